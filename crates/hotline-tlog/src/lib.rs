@@ -1,0 +1,28 @@
+//! # hotline-tlog
+//!
+//! The transparency-log formats hotline speaks, with no I/O, no async and no serialisation
+//! framework on the core types:
+//!
+//! - [`hash`]: RFC 6962 / RFC 9162 leaf and node hashing;
+//! - [`tree`]: inclusion and consistency proofs over any [`tree::NodeSource`], and their
+//!   verification;
+//! - [`tile`]: c2sp.org/tlog-tiles coordinates, paths and the growing right edge of a tree;
+//! - [`bundle`]: entry bundles;
+//! - [`note`]: c2sp.org/signed-note with Ed25519;
+//! - [`checkpoint`]: c2sp.org/tlog-checkpoint;
+//! - [`cosignature`]: c2sp.org/tlog-cosignature (`cosignature/v1`);
+//! - [`proof`]: c2sp.org/tlog-proof.
+
+pub mod bundle;
+pub mod checkpoint;
+pub mod cosignature;
+pub mod hash;
+pub mod note;
+pub mod proof;
+pub mod tile;
+pub mod tree;
+
+pub use checkpoint::Checkpoint;
+pub use hash::{Hash, leaf_hash, node_hash};
+pub use note::{Ed25519Signer, Ed25519Verifier, Note, NoteSigner, NoteVerifier};
+pub use proof::TlogProof;
