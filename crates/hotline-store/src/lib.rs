@@ -1,1 +1,78 @@
-//! placeholder
+//! # hotline-store
+//!
+//! Durable storage of the transparency log and the sequencer that appends to it.
+//!
+//! - [`LogWriter`] / [`LogReader`]: what any backend (SQLite here, PostgreSQL later) promises;
+//!   see ARCHITECTURE.md for the contract in prose.
+//! - [`sqlite`]: the embedded default, one file, WAL, `synchronous=FULL`.
+//! - [`sequencer`]: batches appends, integrates them into tiles, signs a checkpoint and commits
+//!   everything in one durable write before any caller learns its index.
+//! - [`reader`]: proofs and tiles for readers, with a cache of immutable full tiles.
+
+pub mod error;
+pub mod leaf_index;
+pub mod reader;
+pub mod sequencer;
+pub mod sqlite;
+
+pub use error::{Result, StoreError};
+
+/// A signed checkpoint as stored: the note bytes exactly as signed and published.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size the checkpoint commits to.
+    pub size: u64,
+    /// The signed note (checkpoint text and signatures).
+    pub note: Vec<u8>,
+    /// When the sequencer signed it, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// Everything one batch adds to the log, written atomically by [`LogWriter::commit`].
+#[derive(Clone, Debug, Default)]
+pub struct BatchWrite {
+    /// Tree size before the batch (the size of the latest stored checkpoint).
+    pub old_size: u64,
+    /// Tree size after the batch.
+    pub new_size: u64,
+    /// Entry bundles to write: those the batch completed and the new partial bundle, each
+    /// replacing any narrower stored version.
+    pub bundles: Vec<(u64, Vec<u8>)>,
+    /// Hash tiles to write, `(level, index, bytes)`, each replacing any narrower stored version.
+    pub tiles: Vec<(u8, u64, Vec<u8>)>,
+    /// The new signed checkpoint, for `new_size`.
+    pub checkpoint: StoredCheckpoint,
+}
+
+/// The sequencer's write side of a store. Exactly one writer exists at a time.
+///
+/// Contract: when `commit` returns `Ok`, every bundle, tile and the checkpoint of the batch are
+/// on stable storage and visible to readers together; when it returns `Err`, none of them is
+/// visible, and the caller must stop (a failed fsync is never retried). `commit` refuses a batch
+/// whose `old_size` is not the size of the latest stored checkpoint, so a second writer can
+/// never fork the log.
+pub trait LogWriter: Send {
+    /// Writes one batch atomically and durably.
+    fn commit(&mut self, batch: &BatchWrite) -> Result<()>;
+}
+
+/// The read side of a store, shared by any number of threads (and, for a networked database,
+/// processes). Reads see only committed batches.
+pub trait LogReader: Send + Sync {
+    /// The log's origin line, fixed at initialisation.
+    fn origin(&self) -> &str;
+    /// The log's verifier key, fixed at initialisation.
+    fn log_vkey(&self) -> &str;
+    /// The checkpoint with the largest size, if any batch was committed.
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
+    /// The checkpoint signed for exactly `size`, if one was.
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>>;
+    /// Up to `limit` checkpoints with size greater than `after`, smallest first.
+    fn checkpoints_after(&self, after: u64, limit: usize) -> Result<Vec<StoredCheckpoint>>;
+    /// The widest stored version of hash tile (`level`, `index`).
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>>;
+    /// The widest stored version of entry bundle `index`.
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>>;
+    /// Up to `limit` hash tiles of `level` with index at least `from`, in index order.
+    fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
+}

@@ -1,0 +1,665 @@
+//! The sequencer: the single writer that turns queued entries into durable, signed log state.
+//!
+//! Write path for one batch (see ARCHITECTURE.md for what a crash leaves at each step):
+//!
+//! 1. Collect queued entries: stop at `batch_size` entries, at `batch_age` after the first one,
+//!    or when no entry arrived for `batch_idle` (group commit: a lone entry is not held back).
+//! 2. Drop entries already in the log or earlier in the batch; they get the existing index.
+//! 3. Append the new leaf hashes to the in-memory right edge; build the tiles and entry bundles
+//!    they complete or extend.
+//! 4. Check the new tree is consistent with the last signed checkpoint (a consistency proof
+//!    computed from the tiles and verified); sign the new checkpoint.
+//! 5. Write bundles, tiles and checkpoint in one transaction and wait for it to be durable.
+//! 6. Only then: publish the snapshot to readers, index the leaves, reply to every caller.
+//!
+//! A failed commit stops the sequencer for good: the error is reported to every waiting and
+//! future caller, and nothing is retried (after a failed fsync the page cache can no longer be
+//! trusted).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hotline_tlog::bundle::{MAX_ENTRY_SIZE, decode_bundle, push_entry};
+use hotline_tlog::note::NoteVerifier;
+use hotline_tlog::tile::{TILE_HEIGHT, TILE_WIDTH, TileKind, TileNodes, TileSet, TreeEdge};
+use hotline_tlog::tree::{consistency_proof, range_hash, verify_consistency};
+use hotline_tlog::{Checkpoint, Ed25519Signer, Ed25519Verifier, Hash, Note, TlogProof, leaf_hash};
+use tokio::sync::oneshot;
+
+use crate::error::{Result, StoreError};
+use crate::leaf_index::LeafIndex;
+use crate::reader::{LogSnapshot, LogView, SignedCheckpoint};
+use crate::{BatchWrite, LogWriter, StoredCheckpoint};
+
+/// How the sequencer forms batches.
+#[derive(Clone, Debug)]
+pub struct SequencerConfig {
+    /// Most entries in one commit.
+    pub batch_size: usize,
+    /// Longest time the first entry of a batch waits for others before the batch is committed.
+    pub batch_age: Duration,
+    /// A batch is committed early when no new entry arrived for this long.
+    pub batch_idle: Duration,
+    /// Entries that may wait in the queue; callers wait for room beyond that.
+    pub queue_depth: usize,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        SequencerConfig {
+            batch_size: 4096,
+            batch_age: Duration::from_millis(50),
+            batch_idle: Duration::from_micros(250),
+            queue_depth: 65_536,
+        }
+    }
+}
+
+/// Why an entry was not appended.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AppendError {
+    /// The entry is larger than a log entry may be.
+    #[error("entry of {size} bytes is larger than the {MAX_ENTRY_SIZE} bytes a log entry may have")]
+    TooLarge {
+        /// Size of the refused entry.
+        size: usize,
+    },
+    /// The sequencer stopped after a storage failure or shut down.
+    #[error("the log sequencer has stopped: {0}")]
+    Stopped(Arc<str>),
+}
+
+/// Outcome of one append, after the durable commit.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    /// Index of the entry in the log.
+    pub index: u64,
+    /// Leaf hash of the entry.
+    pub leaf_hash: Hash,
+    /// False when the entry was already in the log (nothing was appended).
+    pub new: bool,
+    /// The committed state that contains the entry.
+    pub snapshot: Arc<LogSnapshot>,
+}
+
+/// A receipt: the entry's index and inclusion proof under a signed checkpoint.
+#[derive(Clone, Debug)]
+pub struct Receipt {
+    /// Index of the entry.
+    pub index: u64,
+    /// Leaf hash of the entry.
+    pub leaf_hash: Hash,
+    /// Whether this call appended the entry (false: it was already logged).
+    pub new: bool,
+    /// Inclusion proof in the checkpoint's tree.
+    pub proof: Vec<Hash>,
+    /// The signed checkpoint the proof leads to.
+    pub checkpoint: Arc<SignedCheckpoint>,
+}
+
+impl Receipt {
+    /// The receipt in c2sp.org/tlog-proof form.
+    pub fn to_tlog_proof(&self) -> TlogProof {
+        TlogProof {
+            extra: None,
+            index: self.index,
+            path: self.proof.clone(),
+            checkpoint: self.checkpoint.note.clone(),
+        }
+    }
+}
+
+impl Appended {
+    /// Builds the receipt (the inclusion proof is computed here, in the caller's thread).
+    pub fn receipt(&self, view: &LogView) -> Result<Receipt> {
+        let checkpoint = self.snapshot.checkpoint.clone().ok_or_else(|| {
+            StoreError::Corrupt("an appended entry has no checkpoint".to_owned())
+        })?;
+        let proof = view
+            .inclusion_proof(&self.snapshot, self.index, checkpoint.size())
+            .map_err(|e| match e {
+                hotline_tlog::tree::ProofError::Source(s) => s,
+                other => StoreError::Corrupt(other.to_string()),
+            })?;
+        Ok(Receipt {
+            index: self.index,
+            leaf_hash: self.leaf_hash,
+            new: self.new,
+            proof,
+            checkpoint,
+        })
+    }
+}
+
+struct Request {
+    entry: Vec<u8>,
+    leaf: Hash,
+    reply: oneshot::Sender<Result<Appended, AppendError>>,
+}
+
+/// A running sequencer. Cloneable handles share it; dropping the last one (or calling
+/// [`SequencerHandle::shutdown`]) lets it finish the queue and stop.
+#[derive(Clone)]
+pub struct SequencerHandle {
+    tx: flume::Sender<Request>,
+    stopped: Arc<OnceLock<Arc<str>>>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    view: Arc<LogView>,
+}
+
+/// Pending reply to a submitted entry.
+pub struct PendingAppend {
+    rx: oneshot::Receiver<Result<Appended, AppendError>>,
+    stopped: Arc<OnceLock<Arc<str>>>,
+}
+
+impl PendingAppend {
+    fn stopped_error(&self) -> AppendError {
+        AppendError::Stopped(
+            self.stopped
+                .get()
+                .cloned()
+                .unwrap_or_else(|| Arc::from("shut down")),
+        )
+    }
+
+    /// Waits for the outcome, blocking the thread (not for use inside an async runtime).
+    pub fn wait(self) -> Result<Appended, AppendError> {
+        let stopped = self.stopped_error();
+        self.rx.blocking_recv().unwrap_or(Err(stopped))
+    }
+
+    /// Waits for the outcome asynchronously.
+    pub async fn wait_async(self) -> Result<Appended, AppendError> {
+        let stopped = self.stopped.clone();
+        self.rx.await.unwrap_or_else(|_| {
+            Err(AppendError::Stopped(
+                stopped
+                    .get()
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from("shut down")),
+            ))
+        })
+    }
+}
+
+impl SequencerHandle {
+    /// The read view the sequencer publishes to.
+    pub fn view(&self) -> &Arc<LogView> {
+        &self.view
+    }
+
+    /// Why the sequencer stopped, if it did.
+    pub fn stopped_reason(&self) -> Option<Arc<str>> {
+        self.stopped.get().cloned()
+    }
+
+    fn request(&self, entry: Vec<u8>) -> Result<(Request, PendingAppend), AppendError> {
+        if entry.len() > MAX_ENTRY_SIZE {
+            return Err(AppendError::TooLarge { size: entry.len() });
+        }
+        if let Some(reason) = self.stopped.get() {
+            return Err(AppendError::Stopped(reason.clone()));
+        }
+        let leaf = leaf_hash(&entry);
+        let (reply, rx) = oneshot::channel();
+        Ok((
+            Request { entry, leaf, reply },
+            PendingAppend {
+                rx,
+                stopped: self.stopped.clone(),
+            },
+        ))
+    }
+
+    fn send_failed(&self) -> AppendError {
+        AppendError::Stopped(
+            self.stopped
+                .get()
+                .cloned()
+                .unwrap_or_else(|| Arc::from("shut down")),
+        )
+    }
+
+    /// Queues an entry (blocking while the queue is full) and returns a pending reply.
+    pub fn submit(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
+        let (req, pending) = self.request(entry)?;
+        self.tx.send(req).map_err(|_| self.send_failed())?;
+        Ok(pending)
+    }
+
+    /// Queues an entry without blocking the async runtime and returns a pending reply.
+    pub async fn submit_async(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
+        let (req, pending) = self.request(entry)?;
+        self.tx
+            .send_async(req)
+            .await
+            .map_err(|_| self.send_failed())?;
+        Ok(pending)
+    }
+
+    /// Appends an entry and waits until it is durably committed.
+    pub fn append(&self, entry: Vec<u8>) -> Result<Appended, AppendError> {
+        self.submit(entry)?.wait()
+    }
+
+    /// Appends an entry and waits asynchronously until it is durably committed.
+    pub async fn append_async(&self, entry: Vec<u8>) -> Result<Appended, AppendError> {
+        self.submit_async(entry).await?.wait_async().await
+    }
+
+    /// Stops accepting entries, lets the sequencer commit what is queued, and waits for it.
+    pub fn shutdown(self) {
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        drop(self.tx);
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the sequencer for the log behind `view`, writing with `writer` and signing with
+/// `signer`. Recovers and checks the stored state first (see [`recover`]).
+pub fn start(
+    writer: Box<dyn LogWriter>,
+    view: Arc<LogView>,
+    signer: Ed25519Signer,
+    config: SequencerConfig,
+) -> Result<SequencerHandle> {
+    let state = recover(&view, &signer)?;
+    let (tx, rx) = flume::bounded(config.queue_depth.max(1));
+    let stopped = Arc::new(OnceLock::new());
+    let worker = Worker {
+        writer,
+        view: view.clone(),
+        signer,
+        config,
+        state,
+        stopped: stopped.clone(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("hotline-sequencer".into())
+        .spawn(move || worker.run(rx))
+        .map_err(|e| StoreError::Io {
+            path: "sequencer thread".into(),
+            source: e,
+        })?;
+    Ok(SequencerHandle {
+        tx,
+        stopped,
+        thread: Arc::new(Mutex::new(Some(thread))),
+        view,
+    })
+}
+
+/// The in-memory state the sequencer resumes from.
+pub struct RecoveredState {
+    edge: TreeEdge,
+    edge_tiles: TileSet,
+    partial_bundle: Vec<u8>,
+    checkpoint: Option<Arc<SignedCheckpoint>>,
+}
+
+impl RecoveredState {
+    /// Tree size recovered.
+    pub fn size(&self) -> u64 {
+        self.edge.size()
+    }
+}
+
+/// Loads and checks the stored log before sequencing resumes: the latest checkpoint verifies
+/// under the log key and names the log's origin; every stored hash tile is recomputed from the
+/// level-0 tiles and compared; the root equals the checkpoint's; the partial entry bundle
+/// hashes to the partial level-0 tile. Rebuilds the leaf index and installs it in `view`.
+pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState> {
+    let reader = view.reader().clone();
+    let verifier = signer.verifier();
+    if verifier.to_vkey() != reader.log_vkey() {
+        return Err(StoreError::Corrupt(format!(
+            "the log key given ({}) is not the key this log was created with ({})",
+            verifier.to_vkey(),
+            reader.log_vkey()
+        )));
+    }
+    let snap = view.refresh()?;
+    let size = snap.size();
+    if let Some(cp) = &snap.checkpoint {
+        let note = Note::parse(&cp.note)
+            .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?;
+        note.verify(&[&verifier as &dyn NoteVerifier]).map_err(|e| {
+            StoreError::Corrupt(format!("latest checkpoint (size {size}): {e}"))
+        })?;
+        if cp.checkpoint.origin != reader.origin() {
+            return Err(StoreError::Corrupt(format!(
+                "latest checkpoint names origin {:?}, the log's origin is {:?}",
+                cp.checkpoint.origin,
+                reader.origin()
+            )));
+        }
+    }
+    let mut partial: Vec<Vec<Hash>> = Vec::new();
+    for level in 0u8.. {
+        let hashes = size >> (TILE_HEIGHT * u32::from(level));
+        if hashes == 0 {
+            break;
+        }
+        let index = hashes / TILE_WIDTH;
+        partial.push(
+            snap.tiles
+                .get(level, index)
+                .map(|t| t.hashes().to_vec())
+                .unwrap_or_default(),
+        );
+    }
+    let edge = TreeEdge::from_partial_tiles(size, partial)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Some(cp) = &snap.checkpoint {
+        if edge.root() != cp.checkpoint.root {
+            return Err(StoreError::Corrupt(format!(
+                "the right-edge tiles give root {} but the checkpoint for size {size} says {}",
+                edge.root(),
+                cp.checkpoint.root
+            )));
+        }
+    }
+    let leaves = scan_tiles(&*reader, size)?;
+    view.install_leaf_index(leaves);
+
+    // The partial entry bundle must match the partial level-0 tile.
+    let width = (size % TILE_WIDTH) as usize;
+    let mut partial_bundle = Vec::new();
+    if width > 0 {
+        let index = size / TILE_WIDTH;
+        let data = reader.bundle(index)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("entry bundle {index} is missing for size {size}"))
+        })?;
+        let entries = decode_bundle(&data)
+            .map_err(|e| StoreError::Corrupt(format!("entry bundle {index}: {e}")))?;
+        if entries.len() != width {
+            return Err(StoreError::Corrupt(format!(
+                "entry bundle {index} holds {} entries, tree size {size} needs {width}",
+                entries.len()
+            )));
+        }
+        let tile = snap.tiles.get(0, index).map(|t| t.hashes().to_vec()).unwrap_or_default();
+        for (i, e) in entries.iter().enumerate() {
+            if tile.get(i) != Some(&leaf_hash(e)) {
+                return Err(StoreError::Corrupt(format!(
+                    "entry {} does not hash to its leaf hash in tile/0/{index}",
+                    index * TILE_WIDTH + i as u64
+                )));
+            }
+        }
+        partial_bundle = data;
+    }
+    if reader.bundle(size.div_ceil(TILE_WIDTH))?.is_some() {
+        return Err(StoreError::Corrupt(format!(
+            "entry bundle {} exists beyond the signed tree size {size}",
+            size.div_ceil(TILE_WIDTH)
+        )));
+    }
+    Ok(RecoveredState {
+        edge_tiles: snap.tiles.clone(),
+        edge,
+        partial_bundle,
+        checkpoint: snap.checkpoint.clone(),
+    })
+}
+
+/// Reads every hash tile level by level, checks each full tile's root against the level above
+/// and every width against `size`, and returns the leaf index built from level 0.
+fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
+    let mut leaves = LeafIndex::new();
+    leaves.reserve(usize::try_from(size).unwrap_or(0));
+    // Hashes the level above must hold, computed from full tiles of the level below.
+    let mut expected_above: Vec<Hash> = Vec::new();
+    for level in 0u8..=hotline_tlog::tile::MAX_TILE_LEVEL {
+        let hashes_here = if u32::from(level) * TILE_HEIGHT >= 64 {
+            0
+        } else {
+            size >> (TILE_HEIGHT * u32::from(level))
+        };
+        let expected_here = std::mem::take(&mut expected_above);
+        let tiles_here = hashes_here.div_ceil(TILE_WIDTH);
+        let mut next = 0u64;
+        loop {
+            let page = reader.tiles_from(level, next, 512)?;
+            if page.is_empty() {
+                break;
+            }
+            for (index, data) in page {
+                let path = format!("tile/{level}/{index}");
+                if index != next {
+                    return Err(StoreError::Corrupt(format!(
+                        "{path} follows tile {} of the same level: tiles are missing",
+                        next.wrapping_sub(1)
+                    )));
+                }
+                if index >= tiles_here {
+                    return Err(StoreError::Corrupt(format!(
+                        "{path} exists beyond the signed tree size {size}"
+                    )));
+                }
+                let want = (hashes_here - index * TILE_WIDTH).min(TILE_WIDTH) as usize;
+                let hashes = hotline_tlog::tile::tile_hashes(&data)
+                    .filter(|h| h.len() == want)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "{path} holds {} bytes, tree size {size} needs {} hashes",
+                            data.len(),
+                            want
+                        ))
+                    })?;
+                if level > 0 {
+                    let start = (index * TILE_WIDTH) as usize;
+                    if expected_here.get(start..start + want) != Some(&hashes[..]) {
+                        return Err(StoreError::Corrupt(format!(
+                            "{path} does not match the tiles below it"
+                        )));
+                    }
+                } else {
+                    for (i, h) in hashes.iter().enumerate() {
+                        leaves.insert(h, index * TILE_WIDTH + i as u64);
+                    }
+                }
+                if want as u64 == TILE_WIDTH {
+                    let nodes = TileNodes::new(hashes);
+                    expected_above.push(nodes.full_root().unwrap_or_default());
+                }
+                next = index + 1;
+            }
+        }
+        if next != tiles_here {
+            return Err(StoreError::Corrupt(format!(
+                "level {level} holds {next} tiles, tree size {size} needs {tiles_here}"
+            )));
+        }
+        if hashes_here == 0 {
+            break;
+        }
+    }
+    Ok(leaves)
+}
+
+struct Worker {
+    writer: Box<dyn LogWriter>,
+    view: Arc<LogView>,
+    signer: Ed25519Signer,
+    config: SequencerConfig,
+    state: RecoveredState,
+    stopped: Arc<OnceLock<Arc<str>>>,
+}
+
+impl Worker {
+    fn run(mut self, rx: flume::Receiver<Request>) {
+        let mut batch: Vec<Request> = Vec::with_capacity(self.config.batch_size);
+        while let Ok(first) = rx.recv() {
+            let opened = Instant::now();
+            batch.push(first);
+            while batch.len() < self.config.batch_size {
+                // Take whatever is queued; then wait briefly for stragglers, within the age.
+                match rx.try_recv() {
+                    Ok(r) => {
+                        batch.push(r);
+                        continue;
+                    }
+                    Err(flume::TryRecvError::Disconnected) => break,
+                    Err(flume::TryRecvError::Empty) => {}
+                }
+                let left = self.config.batch_age.saturating_sub(opened.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                match rx.recv_timeout(left.min(self.config.batch_idle)) {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = self.integrate(&mut batch) {
+                let reason: Arc<str> = Arc::from(format!(
+                    "{e}; nothing of the failed batch was published, restart the server once \
+                     the cause is fixed"
+                ));
+                tracing::error!(%reason, "sequencer stopped");
+                let _ = self.stopped.set(reason.clone());
+                for r in batch.drain(..) {
+                    let _ = r.reply.send(Err(AppendError::Stopped(reason.clone())));
+                }
+                while let Ok(r) = rx.try_recv() {
+                    let _ = r.reply.send(Err(AppendError::Stopped(reason.clone())));
+                }
+                return;
+            }
+        }
+        let _ = self.stopped.set(Arc::from("shut down"));
+    }
+
+    fn integrate(&mut self, batch: &mut Vec<Request>) -> Result<()> {
+        let snap = self.view.snapshot();
+        let old_size = self.state.edge.size();
+        let mut leaves: Vec<Hash> = Vec::with_capacity(batch.len());
+        let mut outcomes: Vec<(u64, bool)> = Vec::with_capacity(batch.len());
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut bundles: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut bundle_changed = false;
+        for req in batch.iter() {
+            if let Some(i) = self.view.find_leaf(&snap, &req.leaf)? {
+                outcomes.push((i, false));
+                continue;
+            }
+            if let Some(&i) = in_batch.get(&req.leaf) {
+                outcomes.push((i, false));
+                continue;
+            }
+            let index = old_size + leaves.len() as u64;
+            in_batch.insert(req.leaf, index);
+            leaves.push(req.leaf);
+            outcomes.push((index, true));
+            push_entry(&mut self.state.partial_bundle, &req.entry)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            bundle_changed = true;
+            if (index + 1) % TILE_WIDTH == 0 {
+                bundles.push((index / TILE_WIDTH, std::mem::take(&mut self.state.partial_bundle)));
+                bundle_changed = false;
+            }
+        }
+
+        let published = if leaves.is_empty() {
+            snap
+        } else {
+            let new_size = old_size + leaves.len() as u64;
+            if bundle_changed {
+                bundles.push((new_size / TILE_WIDTH, self.state.partial_bundle.clone()));
+            }
+            let touched = self.state.edge.append(&leaves);
+            let mut tiles = self.state.edge_tiles.clone();
+            let mut tile_writes = Vec::with_capacity(touched.tiles.len());
+            for (level, index, nodes) in touched.tiles {
+                tile_writes.push((level, index, nodes.to_bytes()));
+                tiles.insert(level, index, nodes);
+            }
+            let root = range_hash(&tiles, 0, new_size)
+                .map_err(|e| StoreError::Corrupt(format!("computing the new root: {e}")))?;
+            if root != self.state.edge.root() {
+                return Err(StoreError::Corrupt(
+                    "the new root from the batch tiles differs from the right edge's".into(),
+                ));
+            }
+            if let Some(prev) = &self.state.checkpoint {
+                let proof = consistency_proof(&tiles, old_size, new_size)
+                    .map_err(|e| StoreError::Corrupt(format!("consistency proof: {e}")))?;
+                verify_consistency(old_size, new_size, &prev.checkpoint.root, &root, &proof)
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!(
+                            "refusing to sign size {new_size}: it is not consistent with the \
+                             checkpoint for size {old_size}: {e}"
+                        ))
+                    })?;
+            }
+            let checkpoint = Checkpoint {
+                origin: self.view.reader().origin().to_owned(),
+                size: new_size,
+                root,
+                extensions: Vec::new(),
+            };
+            let mut note = Note::new(checkpoint.to_text())
+                .map_err(|e| StoreError::Corrupt(format!("checkpoint text: {e}")))?;
+            note.sign(&self.signer);
+            let created_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let signed = Arc::new(SignedCheckpoint {
+                checkpoint,
+                note: note.to_bytes(),
+                created_ms,
+            });
+            let write = BatchWrite {
+                old_size,
+                new_size,
+                bundles,
+                tiles: tile_writes,
+                checkpoint: StoredCheckpoint {
+                    size: new_size,
+                    note: signed.note.clone(),
+                    created_ms,
+                },
+            };
+            self.writer.commit(&write)?;
+
+            // Durable: publish, index, reply.
+            let mut edge_tiles = TileSet::new();
+            for id in hotline_tlog::tile::partial_tiles_for_size(new_size) {
+                if let TileKind::Hashes { level } = id.kind {
+                    if let Some(t) = tiles.get(level, id.index) {
+                        edge_tiles.insert(level, id.index, t.clone());
+                    }
+                }
+            }
+            self.state.edge_tiles = edge_tiles;
+            self.state.checkpoint = Some(signed.clone());
+            let snap = Arc::new(LogSnapshot {
+                checkpoint: Some(signed),
+                tiles,
+            });
+            self.view.index_leaves(old_size, &leaves);
+            self.view.publish(snap.clone());
+            snap
+        };
+        for (req, (index, new)) in batch.drain(..).zip(outcomes) {
+            let _ = req.reply.send(Ok(Appended {
+                index,
+                leaf_hash: req.leaf,
+                new,
+                snapshot: published.clone(),
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Convenience for tests and tools: the verifier of a signer.
+pub fn verifier_of(signer: &Ed25519Signer) -> Ed25519Verifier {
+    signer.verifier()
+}

@@ -1,0 +1,364 @@
+//! The embedded SQLite store: one file, WAL journal, `synchronous=FULL`, one writer.
+//!
+//! Layout (schema version 1):
+//!
+//! - `meta(key, value)`: `schema_version`, `origin`, `log_vkey`;
+//! - `bundles(idx, data)`: entry bundle `idx`, full or the current partial one;
+//! - `tiles(id, level, idx, data)`: hash tiles, full or partial, `id = level << 56 | idx`;
+//! - `checkpoints(size, note, created_ms)`: every checkpoint the log ever signed.
+//!
+//! Partial tiles and bundles are rewritten in place as they grow; a narrower version is always
+//! a prefix of a wider one, so readers cut any published partial width from the stored one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::error::{Result, StoreError};
+use crate::{BatchWrite, LogReader, LogWriter, StoredCheckpoint};
+
+/// Schema version written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The database file inside a data directory.
+pub const DB_FILE: &str = "hotline.db";
+
+const SCHEMA: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE bundles (
+    idx  INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+CREATE TABLE tiles (
+    id    INTEGER PRIMARY KEY,
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    data  BLOB NOT NULL,
+    CHECK (id = (level << 56) | idx)
+);
+CREATE TABLE checkpoints (
+    size       INTEGER PRIMARY KEY,
+    note       BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+";
+
+fn tile_key(level: u8, index: u64) -> i64 {
+    ((u64::from(level) << 56) | index) as i64
+}
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Database {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn configure(conn: &Connection, path: &Path) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(db_err(path))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(db_err(path))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt(format!(
+            "{}: could not switch to WAL journal mode (got {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db_err(path))?;
+    // Large pages keep 100 KB entry bundles in few pages; 64 MB of page cache per connection.
+    conn.pragma_update(None, "cache_size", -65_536i64)
+        .map_err(db_err(path))?;
+    Ok(())
+}
+
+/// Creates a new log database at `path` for `origin` with the log's verifier key.
+/// Fails if the file exists.
+pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
+    if path.exists() {
+        return Err(StoreError::Io {
+            path: path.display().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a database already exists here; refusing to overwrite it",
+            ),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )
+    .map_err(db_err(path))?;
+    // The page size must be set before the first table exists.
+    conn.pragma_update(None, "page_size", 65_536i64)
+        .map_err(db_err(path))?;
+    configure(&conn, path)?;
+    let mut conn = conn;
+    let tx = conn.transaction().map_err(db_err(path))?;
+    tx.execute_batch(SCHEMA).map_err(db_err(path))?;
+    for (k, v) in [
+        ("schema_version", SCHEMA_VERSION.to_string()),
+        ("origin", origin.to_owned()),
+        ("log_vkey", log_vkey.to_owned()),
+    ] {
+        tx.execute("INSERT INTO meta(key, value) VALUES (?1, ?2)", params![k, v])
+            .map_err(db_err(path))?;
+    }
+    tx.commit().map_err(db_err(path))?;
+    Ok(())
+}
+
+/// Identity of an opened database.
+#[derive(Clone, Debug)]
+struct Meta {
+    origin: String,
+    log_vkey: String,
+}
+
+fn open_existing(path: &Path, read_only: bool) -> Result<(Connection, Meta)> {
+    if !path.exists() {
+        return Err(StoreError::NotInitialised(path.display().to_string()));
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(db_err(path))?;
+    configure(&conn, path)?;
+    if read_only {
+        conn.pragma_update(None, "query_only", true)
+            .map_err(db_err(path))?;
+    }
+    let meta = read_meta(&conn, path)?;
+    Ok((conn, meta))
+}
+
+fn read_meta(conn: &Connection, path: &Path) -> Result<Meta> {
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )
+        .map_err(db_err(path))?;
+    if !has_meta {
+        return Err(StoreError::NotInitialised(path.display().to_string()));
+    }
+    let get = |k: &str| -> Result<Option<String>> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()
+            .map_err(db_err(path))
+    };
+    let version = get("schema_version")?.unwrap_or_default();
+    if version != SCHEMA_VERSION.to_string() {
+        return Err(StoreError::SchemaVersion {
+            path: path.display().to_string(),
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    let origin = get("origin")?.ok_or_else(|| {
+        StoreError::Corrupt(format!("{}: meta has no origin", path.display()))
+    })?;
+    let log_vkey = get("log_vkey")?.ok_or_else(|| {
+        StoreError::Corrupt(format!("{}: meta has no log_vkey", path.display()))
+    })?;
+    Ok(Meta { origin, log_vkey })
+}
+
+/// The single writer of a SQLite log database.
+pub struct SqliteWriter {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteWriter {
+    /// Opens the database for writing.
+    pub fn open(path: &Path) -> Result<SqliteWriter> {
+        let (conn, _) = open_existing(path, false)?;
+        Ok(SqliteWriter {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl LogWriter for SqliteWriter {
+    fn commit(&mut self, batch: &BatchWrite) -> Result<()> {
+        let path = self.path.clone();
+        let e = db_err(&path);
+        let tx = self.conn.transaction().map_err(&e)?;
+        let latest: Option<i64> = tx
+            .query_row("SELECT max(size) FROM checkpoints", [], |r| r.get(0))
+            .map_err(&e)?;
+        let latest = latest.unwrap_or(0) as u64;
+        if latest != batch.old_size {
+            return Err(StoreError::Corrupt(format!(
+                "batch extends size {} but the latest stored checkpoint has size {latest}; \
+                 another writer is active or the sequencer state is stale",
+                batch.old_size
+            )));
+        }
+        {
+            let mut put_bundle = tx
+                .prepare_cached("INSERT OR REPLACE INTO bundles(idx, data) VALUES (?1, ?2)")
+                .map_err(&e)?;
+            for (idx, data) in &batch.bundles {
+                put_bundle.execute(params![*idx as i64, data]).map_err(&e)?;
+            }
+            let mut put_tile = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO tiles(id, level, idx, data) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(&e)?;
+            for (level, idx, data) in &batch.tiles {
+                put_tile
+                    .execute(params![tile_key(*level, *idx), level, *idx as i64, data])
+                    .map_err(&e)?;
+            }
+            tx.execute(
+                "INSERT INTO checkpoints(size, note, created_ms) VALUES (?1, ?2, ?3)",
+                params![
+                    batch.checkpoint.size as i64,
+                    batch.checkpoint.note,
+                    batch.checkpoint.created_ms
+                ],
+            )
+            .map_err(&e)?;
+        }
+        tx.commit().map_err(&e)?;
+        Ok(())
+    }
+}
+
+/// Read access to a SQLite log database through a small pool of connections.
+pub struct SqliteReader {
+    path: PathBuf,
+    meta: Meta,
+    pool: Mutex<Vec<Connection>>,
+}
+
+impl SqliteReader {
+    /// Opens the database for reading.
+    pub fn open(path: &Path) -> Result<SqliteReader> {
+        let (conn, meta) = open_existing(path, true)?;
+        Ok(SqliteReader {
+            path: path.to_owned(),
+            meta,
+            pool: Mutex::new(vec![conn]),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = match self.pool.lock().ok().and_then(|mut p| p.pop()) {
+            Some(c) => c,
+            None => open_existing(&self.path, true)?.0,
+        };
+        let out = f(&conn).map_err(db_err(&self.path));
+        if let Ok(mut p) = self.pool.lock() {
+            if p.len() < 16 {
+                p.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Runs `PRAGMA quick_check` and reports the first problem SQLite finds.
+    pub fn quick_check(&self) -> Result<()> {
+        let msg: String = self.with_conn(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))?;
+        if msg != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "{}: SQLite integrity check failed: {msg}",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn row_checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        size: r.get::<_, i64>(0)? as u64,
+        note: r.get(1)?,
+        created_ms: r.get(2)?,
+    })
+}
+
+impl LogReader for SqliteReader {
+    fn origin(&self) -> &str {
+        &self.meta.origin
+    }
+
+    fn log_vkey(&self) -> &str {
+        &self.meta.log_vkey
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.with_conn(|c| {
+            c.prepare_cached(
+                "SELECT size, note, created_ms FROM checkpoints ORDER BY size DESC LIMIT 1",
+            )?
+            .query_row([], row_checkpoint)
+            .optional()
+        })
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT size, note, created_ms FROM checkpoints WHERE size = ?1")?
+                .query_row([size as i64], row_checkpoint)
+                .optional()
+        })
+    }
+
+    fn checkpoints_after(&self, after: u64, limit: usize) -> Result<Vec<StoredCheckpoint>> {
+        self.with_conn(|c| {
+            c.prepare_cached(
+                "SELECT size, note, created_ms FROM checkpoints WHERE size > ?1 \
+                 ORDER BY size LIMIT ?2",
+            )?
+            .query_map(params![after as i64, limit as i64], row_checkpoint)?
+            .collect()
+        })
+    }
+
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT data FROM tiles WHERE id = ?1")?
+                .query_row([tile_key(level, index)], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT data FROM bundles WHERE idx = ?1")?
+                .query_row([index as i64], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        self.with_conn(|c| {
+            c.prepare_cached(
+                "SELECT idx, data FROM tiles WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3",
+            )?
+            .query_map(
+                params![
+                    tile_key(level, from),
+                    tile_key(level.saturating_add(1), 0),
+                    limit as i64
+                ],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )?
+            .collect()
+        })
+    }
+}

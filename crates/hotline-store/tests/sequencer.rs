@@ -1,0 +1,289 @@
+//! The sequencer on a real SQLite file: receipts verify, duplicates append nothing, state
+//! survives restarts, and a damaged database is refused at start-up with a precise reason and
+//! left untouched.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hotline_store::reader::LogView;
+use hotline_store::sequencer::{self, AppendError, SequencerConfig, SequencerHandle};
+use hotline_store::sqlite::{self, SqliteReader, SqliteWriter};
+use hotline_store::{LogReader, StoreError};
+use hotline_tlog::note::NoteVerifier;
+use hotline_tlog::{Ed25519Signer, TlogProof, leaf_hash};
+
+const ORIGIN: &str = "test.example/log";
+
+struct Log {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    skey: String,
+}
+
+impl Log {
+    fn new() -> Log {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hotline.db");
+        let signer = Ed25519Signer::generate(ORIGIN).unwrap();
+        sqlite::create(&db, ORIGIN, &signer.verifier().to_vkey()).unwrap();
+        Log {
+            _dir: dir,
+            db,
+            skey: signer.to_skey(),
+        }
+    }
+
+    fn signer(&self) -> Ed25519Signer {
+        Ed25519Signer::from_skey(&self.skey).unwrap()
+    }
+
+    fn start(&self) -> Result<SequencerHandle, StoreError> {
+        start_at(&self.db, self.signer())
+    }
+}
+
+fn start_at(db: &Path, signer: Ed25519Signer) -> Result<SequencerHandle, StoreError> {
+    let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(db)?);
+    let view = Arc::new(LogView::new(reader)?);
+    let writer = SqliteWriter::open(db)?;
+    sequencer::start(Box::new(writer), view, signer, SequencerConfig::default())
+}
+
+fn entry(i: u64) -> Vec<u8> {
+    format!("entry {i:08}\n").into_bytes()
+}
+
+fn check_receipt(h: &SequencerHandle, signer: &Ed25519Signer, e: &[u8], a: &sequencer::Appended) {
+    let r = a.receipt(h.view()).unwrap();
+    let proof = TlogProof::parse(&r.to_tlog_proof().to_bytes()).unwrap();
+    let v = signer.verifier();
+    proof
+        .verify(&leaf_hash(e), ORIGIN, &[&v as &dyn NoteVerifier])
+        .unwrap();
+}
+
+#[test]
+fn receipts_verify_and_duplicates_append_nothing() {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    let signer = log.signer();
+    for i in 0..300 {
+        let a = h.append(entry(i)).unwrap();
+        assert_eq!(a.index, i);
+        assert!(a.new);
+        check_receipt(&h, &signer, &entry(i), &a);
+    }
+    let again = h.append(entry(17)).unwrap();
+    assert_eq!((again.index, again.new), (17, false));
+    check_receipt(&h, &signer, &entry(17), &again);
+    assert_eq!(h.view().snapshot().size(), 300);
+    h.shutdown();
+}
+
+#[test]
+fn concurrent_appends_get_distinct_indexes_and_valid_receipts() {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    let signer = log.signer();
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                let pending: Vec<_> = (0..500)
+                    .map(|i| {
+                        let e = entry(t * 1000 + i);
+                        (e.clone(), h.submit(e).unwrap())
+                    })
+                    .collect();
+                pending
+                    .into_iter()
+                    .map(|(e, p)| (e, p.wait().unwrap()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for t in threads {
+        for (e, a) in t.join().unwrap() {
+            assert!(a.new);
+            assert!(seen.insert(a.index), "index {} handed out twice", a.index);
+            check_receipt(&h, &signer, &e, &a);
+        }
+    }
+    assert_eq!(seen.len(), 4000);
+    assert_eq!(*seen.iter().max().unwrap(), 3999);
+    h.shutdown();
+}
+
+#[test]
+fn state_survives_restart_and_duplicates_are_found_after_it() {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    for i in 0..1000 {
+        h.append(entry(i)).unwrap();
+    }
+    let before = h.view().snapshot().checkpoint.clone().unwrap();
+    h.shutdown();
+
+    let h = log.start().unwrap();
+    let snap = h.view().snapshot();
+    assert_eq!(snap.checkpoint.as_deref(), Some(&*before));
+    let dup = h.append(entry(999)).unwrap();
+    assert_eq!((dup.index, dup.new), (999, false));
+    let dup = h.append(entry(3)).unwrap();
+    assert_eq!((dup.index, dup.new), (3, false));
+    let a = h.append(entry(5000)).unwrap();
+    assert_eq!((a.index, a.new), (1000, true));
+    check_receipt(&h, &log.signer(), &entry(5000), &a);
+    // Every checkpoint ever signed is stored, in order.
+    let reader = SqliteReader::open(&log.db).unwrap();
+    let cps = reader.checkpoints_after(0, 10_000).unwrap();
+    assert!(cps.windows(2).all(|w| w[0].size < w[1].size));
+    assert_eq!(cps.last().unwrap().size, 1001);
+    h.shutdown();
+}
+
+#[test]
+fn entry_size_limit_is_65535_bytes() {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    let ok = h.append(vec![b'a'; 65_535]).unwrap();
+    assert_eq!(ok.index, 0);
+    let err = h.append(vec![b'a'; 65_536]).unwrap_err();
+    assert_eq!(err, AppendError::TooLarge { size: 65_536 });
+    assert!(err.to_string().contains("65536 bytes"));
+    assert_eq!(h.view().snapshot().size(), 1);
+    h.shutdown();
+}
+
+fn file_digest(p: &Path) -> Vec<u8> {
+    let mut all = std::fs::read(p).unwrap();
+    let wal = p.with_extension("db-wal");
+    if let Ok(w) = std::fs::read(&wal) {
+        all.extend(w);
+    }
+    leaf_hash(&all).0.to_vec()
+}
+
+fn filled_log(n: u64) -> Log {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    for i in 0..n {
+        h.submit(entry(i)).unwrap();
+    }
+    h.append(entry(n)).unwrap();
+    h.shutdown();
+    // Fold the WAL into the main file so byte-level damage lands where we aim it.
+    let c = rusqlite::Connection::open(&log.db).unwrap();
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    log
+}
+
+fn expect_refused(log: &Log, needle: &str) {
+    let before = file_digest(&log.db);
+    let err = match log.start() {
+        Ok(_) => panic!("a damaged log was accepted (expected an error mentioning {needle:?})"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains(needle), "error {err:?} does not mention {needle:?}");
+    assert_eq!(file_digest(&log.db), before, "a refused start-up changed the database");
+}
+
+#[test]
+fn damaged_tile_is_named_at_start_up() {
+    let log = filled_log(70_000);
+    let c = rusqlite::Connection::open(&log.db).unwrap();
+    c.execute(
+        "UPDATE tiles SET data = zeroblob(8192) WHERE level = 0 AND idx = 5",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    expect_refused(&log, "tile/1/0 does not match");
+}
+
+#[test]
+fn damaged_partial_bundle_is_named_at_start_up() {
+    let log = filled_log(300);
+    let c = rusqlite::Connection::open(&log.db).unwrap();
+    c.execute(
+        "UPDATE bundles SET data = CAST(replace(CAST(data AS TEXT), 'entry 00000299', 'entry 0000029X') AS BLOB) WHERE idx = 1",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    expect_refused(&log, "entry 299 does not hash");
+}
+
+#[test]
+fn forged_checkpoint_is_refused_at_start_up() {
+    let log = filled_log(10);
+    let c = rusqlite::Connection::open(&log.db).unwrap();
+    let other = Ed25519Signer::generate(ORIGIN).unwrap();
+    let mut note = hotline_tlog::Note::new(format!(
+        "{ORIGIN}\n11\n{}\n",
+        leaf_hash(b"x").to_base64()
+    ))
+    .unwrap();
+    note.sign(&other);
+    c.execute(
+        "UPDATE checkpoints SET note = ?1 WHERE size = 11",
+        [note.to_bytes()],
+    )
+    .unwrap();
+    drop(c);
+    expect_refused(&log, "not signed by any of the expected keys");
+}
+
+#[test]
+fn truncated_database_is_refused_with_a_clear_error() {
+    let log = filled_log(3000);
+    let len = std::fs::metadata(&log.db).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&log.db).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let before = file_digest(&log.db);
+    let err = log.start().err().expect("a truncated database was accepted");
+    let msg = err.to_string();
+    eprintln!("truncated database error: {msg}");
+    assert!(msg.contains("hotline.db"), "error does not name the file: {msg}");
+    assert!(
+        msg.contains("malformed") || msg.contains("corrupt") || msg.contains("missing"),
+        "error does not say what is wrong: {msg}"
+    );
+    assert_eq!(file_digest(&log.db), before);
+}
+
+#[test]
+fn garbage_file_is_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hotline.db");
+    std::fs::write(&db, vec![0x42u8; 100_000]).unwrap();
+    let err = SqliteReader::open(&db).err().unwrap().to_string();
+    assert!(err.contains("not a database"), "{err}");
+}
+
+#[test]
+fn wrong_log_key_is_refused() {
+    let log = filled_log(5);
+    let err = start_at(&log.db, Ed25519Signer::generate(ORIGIN).unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("is not the key this log was created with"), "{err}");
+}
+
+#[test]
+fn a_second_writer_cannot_fork_the_log() {
+    let log = filled_log(5);
+    let mut w = SqliteWriter::open(&log.db).unwrap();
+    use hotline_store::LogWriter;
+    let stale = hotline_store::BatchWrite {
+        old_size: 3,
+        new_size: 4,
+        ..Default::default()
+    };
+    let err = w.commit(&stale).unwrap_err().to_string();
+    assert!(err.contains("latest stored checkpoint has size 6"), "{err}");
+}
