@@ -10,13 +10,18 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use hotline_tlog::Hash;
 
 /// Leaf-hash prefix → log indexes.
+///
+/// The maps hash with foldhash seeded per process: entries are chosen by parties, and a fixed
+/// hash would let one grind leaf hashes into a single bucket.
 #[derive(Debug, Default)]
 pub struct LeafIndex {
-    first: HashMap<u64, u64>,
-    more: HashMap<u64, Vec<u64>>,
+    first: HashMap<u64, u64, RandomState>,
+    more: HashMap<u64, Vec<u64>, RandomState>,
     prefix_bits: u32,
 }
 
@@ -29,8 +34,8 @@ impl LeafIndex {
     /// An empty index keyed on `bits`-bit prefixes (tests use few bits to force collisions).
     pub fn with_prefix_bits(bits: u32) -> LeafIndex {
         LeafIndex {
-            first: HashMap::new(),
-            more: HashMap::new(),
+            first: HashMap::default(),
+            more: HashMap::default(),
             prefix_bits: bits.clamp(1, 64),
         }
     }

@@ -64,9 +64,32 @@ pub struct LogSnapshot {
     pub checkpoint: Option<Arc<SignedCheckpoint>>,
     /// Right-edge tiles at that size (and possibly recently completed ones).
     pub tiles: TileSet,
+    /// Hashes of the right-edge ranges `start..size`, so proofs need no hashing.
+    right_edge: Vec<(u64, Hash)>,
 }
 
 impl LogSnapshot {
+    /// A snapshot of the tree `checkpoint` describes, with `tiles` holding at least its
+    /// right-edge partial tiles. Fails if a right-edge node is missing.
+    pub fn new(checkpoint: Option<Arc<SignedCheckpoint>>, tiles: TileSet) -> Result<LogSnapshot> {
+        let size = checkpoint.as_ref().map_or(0, |c| c.size());
+        let right_edge = tree::right_edge_ranges(&tiles, size).map_err(|e| {
+            StoreError::Corrupt(format!("right edge of the tree of size {size}: {e}"))
+        })?;
+        Ok(LogSnapshot {
+            checkpoint,
+            tiles,
+            right_edge,
+        })
+    }
+
+    /// The root hash of the snapshot's tree.
+    pub fn root(&self) -> Hash {
+        self.right_edge
+            .first()
+            .map_or_else(Hash::empty_root, |(_, h)| *h)
+    }
+
     /// Tree size of the snapshot.
     pub fn size(&self) -> u64 {
         self.checkpoint.as_ref().map_or(0, |c| c.size())
@@ -123,10 +146,7 @@ impl LogView {
     pub fn new(reader: Arc<dyn LogReader>) -> Result<LogView> {
         let view = LogView {
             reader,
-            snapshot: RwLock::new(Arc::new(LogSnapshot {
-                checkpoint: None,
-                tiles: TileSet::new(),
-            })),
+            snapshot: RwLock::new(Arc::new(LogSnapshot::new(None, TileSet::new())?)),
             cache: FullTileCache {
                 map: Mutex::new(HashMap::new()),
                 capacity: 4096,
@@ -153,10 +173,7 @@ impl LogView {
         }
         let cp = SignedCheckpoint::from_stored(&stored)?;
         let tiles = self.edge_tiles(cp.size())?;
-        let snap = Arc::new(LogSnapshot {
-            checkpoint: Some(Arc::new(cp)),
-            tiles,
-        });
+        let snap = Arc::new(LogSnapshot::new(Some(Arc::new(cp)), tiles)?);
         self.publish(snap.clone());
         Ok(snap)
     }
@@ -374,6 +391,17 @@ pub struct ViewNodes<'a> {
 
 impl NodeSource for ViewNodes<'_> {
     type Error = StoreError;
+
+    fn cached_range(&self, lo: u64, hi: u64) -> Option<Hash> {
+        if hi != self.snap.size() {
+            return None;
+        }
+        let edge = &self.snap.right_edge;
+        edge.binary_search_by_key(&lo, |(start, _)| *start)
+            .ok()
+            .map(|i| edge[i].1)
+    }
+
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
         let (tile_level, tile_index, r, j) = node_location(level, index);
         if let Some(t) = self.snap.tiles.get(tile_level, tile_index) {

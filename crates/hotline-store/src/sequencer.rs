@@ -541,7 +541,8 @@ impl Worker {
         let old_size = self.state.edge.size();
         let mut leaves: Vec<Hash> = Vec::with_capacity(batch.len());
         let mut outcomes: Vec<(u64, bool)> = Vec::with_capacity(batch.len());
-        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut in_batch: HashMap<Hash, u64, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(batch.len(), foldhash::fast::RandomState::default());
         let mut bundles: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bundle_changed = false;
         for req in batch.iter() {
@@ -639,10 +640,7 @@ impl Worker {
             }
             self.state.edge_tiles = edge_tiles;
             self.state.checkpoint = Some(signed.clone());
-            let snap = Arc::new(LogSnapshot {
-                checkpoint: Some(signed),
-                tiles,
-            });
+            let snap = Arc::new(LogSnapshot::new(Some(signed), tiles)?);
             self.view.index_leaves(old_size, &leaves);
             self.view.publish(snap.clone());
             snap

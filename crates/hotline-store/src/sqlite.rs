@@ -168,19 +168,87 @@ fn read_meta(conn: &Connection, path: &Path) -> Result<Meta> {
     Ok(Meta { origin, log_vkey })
 }
 
+/// WAL pages after which the writer itself checkpoints, blocking, if the background
+/// checkpointer has fallen behind (64 KiB pages: 256 MiB).
+const WAL_SAFETY_PAGES: i64 = 4096;
+
 /// The single writer of a SQLite log database.
+///
+/// Copying the WAL back into the database file (a checkpoint) is done by a background thread
+/// with its own connection, so the sequencer's commits only append to the WAL and fsync it.
+/// A checkpoint failure is reported by the next commit, which then fails: the sequencer stops.
 pub struct SqliteWriter {
     conn: Connection,
     path: PathBuf,
+    checkpointer: Option<Checkpointer>,
+}
+
+struct Checkpointer {
+    wake: std::sync::mpsc::SyncSender<()>,
+    failure: std::sync::Arc<Mutex<Option<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let (conn, _) = open_existing(path, false)?;
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let failure = std::sync::Arc::new(Mutex::new(None));
+        let fail = failure.clone();
+        let p = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("hotline-wal-checkpoint".into())
+            .spawn(move || {
+                // Each wake-up (after a commit) runs one passive checkpoint: it copies what it
+                // can without ever blocking the writer or readers.
+                while woken.recv().is_ok() {
+                    let r: rusqlite::Result<(i64, i64, i64)> = conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        });
+                    if let Err(e) = r {
+                        if let Ok(mut f) = fail.lock() {
+                            *f = Some(format!("checkpointing {}: {e}", p.display()));
+                        }
+                        return;
+                    }
+                }
+                // Writer gone: fold the WAL into the database so the file stands alone.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            })
+            .map_err(|e| StoreError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        Ok(Checkpointer {
+            wake,
+            failure,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SqliteWriter {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.checkpointer.take() {
+            drop(c.wake);
+            if let Some(t) = c.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
 }
 
 impl SqliteWriter {
     /// Opens the database for writing.
     pub fn open(path: &Path) -> Result<SqliteWriter> {
         let (conn, _) = open_existing(path, false)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_SAFETY_PAGES)
+            .map_err(db_err(path))?;
         Ok(SqliteWriter {
             conn,
             path: path.to_owned(),
+            checkpointer: Some(Checkpointer::start(path)?),
         })
     }
 }
@@ -188,6 +256,13 @@ impl SqliteWriter {
 impl LogWriter for SqliteWriter {
     fn commit(&mut self, batch: &BatchWrite) -> Result<()> {
         let path = self.path.clone();
+        if let Some(c) = &self.checkpointer {
+            if let Some(msg) = c.failure.lock().ok().and_then(|f| f.clone()) {
+                return Err(StoreError::Corrupt(format!(
+                    "the database file could not be written: {msg}"
+                )));
+            }
+        }
         let e = db_err(&path);
         let tx = self.conn.transaction().map_err(&e)?;
         let latest: Option<i64> = tx
@@ -229,6 +304,10 @@ impl LogWriter for SqliteWriter {
             .map_err(&e)?;
         }
         tx.commit().map_err(&e)?;
+        if let Some(c) = &self.checkpointer {
+            // Never blocks: if a wake-up is already pending, one checkpoint covers both.
+            let _ = c.wake.try_send(());
+        }
         Ok(())
     }
 }

@@ -166,6 +166,13 @@ fn decode_index(s: &str) -> Option<u64> {
     Some(n)
 }
 
+/// Number of hashes at tile level `level` (tree level `8·level`) of a tree of `size` leaves:
+/// `size >> 8·level`, and 0 once the shift reaches 64 bits (tile levels 8 and up of any tree,
+/// which a plain `>>` would reject or wrap for trees of 2^56 leaves or more).
+fn hashes_at_tile_level(size: u64, level: u32) -> u64 {
+    size.checked_shr(TILE_HEIGHT * level).unwrap_or(0)
+}
+
 /// Width of the hash tile (`level`, `index`) in a tree of `size` leaves: 256 if full, the
 /// partial width, or 0 if the tile does not exist at that size.
 pub fn tile_width(level: u8, index: u64, size: u64) -> u16 {
@@ -185,7 +192,7 @@ pub fn tiles_for_size(size: u64) -> Vec<TileId> {
     let mut out = Vec::new();
     let mut level = 0u8;
     loop {
-        let hashes = size >> (TILE_HEIGHT * u32::from(level));
+        let hashes = hashes_at_tile_level(size, u32::from(level));
         if hashes == 0 {
             break;
         }
@@ -210,7 +217,7 @@ pub fn partial_tiles_for_size(size: u64) -> Vec<TileId> {
     let mut out = Vec::new();
     let mut level = 0u8;
     loop {
-        let hashes = size >> (TILE_HEIGHT * u32::from(level));
+        let hashes = hashes_at_tile_level(size, u32::from(level));
         if hashes == 0 {
             break;
         }
@@ -328,7 +335,7 @@ pub fn node_location(level: u32, index: u64) -> (u8, u64, u32, usize) {
 /// tree and for the tiles a batch touched.
 #[derive(Clone, Debug, Default)]
 pub struct TileSet {
-    tiles: HashMap<(u8, u64), Arc<TileNodes>>,
+    tiles: HashMap<(u8, u64), Arc<TileNodes>, foldhash::fast::RandomState>,
 }
 
 impl TileSet {
@@ -420,7 +427,7 @@ impl TreeEdge {
         let mut partial = partial;
         let mut level = 0u8;
         loop {
-            let hashes = size >> (TILE_HEIGHT * u32::from(level));
+            let hashes = hashes_at_tile_level(size, u32::from(level));
             let expected = (hashes % TILE_WIDTH) as usize;
             let got = partial.get(level as usize).map_or(0, Vec::len);
             if expected != got {
@@ -466,7 +473,7 @@ impl TreeEdge {
             if hashes.is_empty() {
                 continue;
             }
-            let index = self.size >> (TILE_HEIGHT * (level as u32 + 1));
+            let index = hashes_at_tile_level(self.size, level as u32 + 1);
             set.insert(level as u8, index, Arc::new(TileNodes::new(hashes.clone())));
         }
         set
@@ -515,7 +522,7 @@ impl TreeEdge {
         }
         for (level, was_changed) in changed.into_iter().enumerate() {
             if was_changed && !self.partial[level].is_empty() {
-                let index = self.size >> (TILE_HEIGHT * (level as u32 + 1));
+                let index = hashes_at_tile_level(self.size, level as u32 + 1);
                 touched.tiles.push((
                     level as u8,
                     index,

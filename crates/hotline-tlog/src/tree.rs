@@ -18,12 +18,22 @@ pub trait NodeSource {
     /// `index·2^level .. (index+1)·2^level`). Only called for subtrees that are complete in the
     /// tree being proved.
     fn node(&self, level: u32, index: u64) -> Result<Hash, Self::Error>;
+
+    /// The hash of the leaves `lo..hi` if the source has it precomputed (for example the
+    /// right-edge ranges of a tree, see [`right_edge_ranges`]); `None` to have it computed from
+    /// nodes.
+    fn cached_range(&self, _lo: u64, _hi: u64) -> Option<Hash> {
+        None
+    }
 }
 
 impl<S: NodeSource + ?Sized> NodeSource for &S {
     type Error = S::Error;
     fn node(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
         (**self).node(level, index)
+    }
+    fn cached_range(&self, lo: u64, hi: u64) -> Option<Hash> {
+        (**self).cached_range(lo, hi)
     }
 }
 
@@ -90,24 +100,55 @@ pub fn range_hash<S: NodeSource>(src: &S, lo: u64, hi: u64) -> Result<Hash, S::E
     if lo == hi {
         return Ok(Hash::empty_root());
     }
-    // Decompose lo..hi into perfect subtrees of decreasing size, then fold from the right:
+    if let Some(h) = src.cached_range(lo, hi) {
+        return Ok(h);
+    }
+    // lo..hi is a run of perfect subtrees of decreasing size, one per set bit of hi - lo
+    // (lo is aligned). Walk them from the right, smallest first, folding as RFC 6962 does:
     // MTH(lo..hi) = H(perfect(lo..lo+k), MTH(lo+k..hi)).
-    let mut parts: [(u32, u64); 64] = [(0, 0); 64];
-    let mut count = 0;
-    let mut start = lo;
-    while start < hi {
-        let n = hi - start;
-        let level = 63 - n.leading_zeros(); // largest power of two <= n
-        parts[count] = (level, start >> level);
-        count += 1;
+    let mut bits = hi - lo;
+    let mut end = hi;
+    let mut acc: Option<Hash> = None;
+    while bits != 0 {
+        let level = bits.trailing_zeros();
+        end -= 1u64 << level;
+        let node = src.node(level, end >> level)?;
+        acc = Some(match acc {
+            None => node,
+            Some(right) => node_hash(&node, &right),
+        });
+        bits &= bits - 1;
+    }
+    Ok(acc.unwrap_or_else(Hash::empty_root))
+}
+
+/// The hashes of the right-edge ranges `start..size` of the tree of `size` leaves: the ranges
+/// RFC 6962 forms when it splits a tree and then its right part again and again. Every range
+/// an inclusion or consistency proof at `size` needs is either a perfect subtree or one of
+/// these, so with them cached a proof costs node lookups only. Sorted by `start`; the first is
+/// `0..size` (the root).
+pub fn right_edge_ranges<S: NodeSource>(src: &S, size: u64) -> Result<Vec<(u64, Hash)>, S::Error> {
+    // Perfect subtrees of decreasing size tiling 0..size.
+    let mut parts: Vec<(u32, u64, u64)> = Vec::with_capacity(64); // (level, index, start)
+    let mut start = 0u64;
+    while start < size {
+        let level = 63 - (size - start).leading_zeros();
+        parts.push((level, start >> level, start));
         start += 1u64 << level;
     }
-    let (level, index) = parts[count - 1];
-    let mut acc = src.node(level, index)?;
-    for &(level, index) in parts[..count - 1].iter().rev() {
-        acc = node_hash(&src.node(level, index)?, &acc);
+    let mut out = Vec::with_capacity(parts.len());
+    let mut acc: Option<Hash> = None;
+    for &(level, index, start) in parts.iter().rev() {
+        let node = src.node(level, index)?;
+        let h = match acc {
+            None => node,
+            Some(right) => node_hash(&node, &right),
+        };
+        out.push((start, h));
+        acc = Some(h);
     }
-    Ok(acc)
+    out.reverse();
+    Ok(out)
 }
 
 /// The root hash of the tree of `size` leaves.

@@ -1,0 +1,111 @@
+//! `hotline serve`: the sequencer and the HTTP server over one data directory.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use hotline_server::AppState;
+use hotline_store::LogReader;
+use hotline_store::reader::LogView;
+use hotline_store::sequencer::{self, SequencerConfig, SequencerHandle};
+use hotline_store::sqlite::{SqliteReader, SqliteWriter};
+
+use crate::datadir::DataDir;
+
+/// Batching options shared by `serve`, `bench log` and `quickstart`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BatchArgs {
+    /// Most entries committed together.
+    #[arg(long, default_value_t = 4096)]
+    pub batch_size: usize,
+    /// Longest an entry waits for others before its batch is committed, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub batch_age_ms: u64,
+}
+
+impl BatchArgs {
+    /// The sequencer configuration.
+    pub fn config(&self) -> SequencerConfig {
+        SequencerConfig {
+            batch_size: self.batch_size.max(1),
+            batch_age: Duration::from_millis(self.batch_age_ms),
+            ..SequencerConfig::default()
+        }
+    }
+}
+
+/// An open log with its sequencer running; holds the directory lock.
+pub struct OpenLog {
+    /// The running sequencer.
+    pub sequencer: SequencerHandle,
+    _lock: File,
+}
+
+impl OpenLog {
+    /// Locks the directory, checks the stored log and starts the sequencer.
+    pub fn open(dir: &DataDir, config: SequencerConfig) -> Result<OpenLog> {
+        let lock = dir.lock()?;
+        let signer = dir.log_signer()?;
+        let db = dir.db();
+        let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(&db)?);
+        let view = Arc::new(LogView::new(reader)?);
+        let writer = SqliteWriter::open(&db)?;
+        let sequencer = sequencer::start(Box::new(writer), view, signer, config)
+            .with_context(|| format!("starting the log in {}", dir.path().display()))?;
+        Ok(OpenLog {
+            sequencer,
+            _lock: lock,
+        })
+    }
+
+    /// The read view.
+    pub fn view(&self) -> &Arc<LogView> {
+        self.sequencer.view()
+    }
+}
+
+/// Serves the log until `shutdown` resolves, then lets the sequencer finish its queue.
+pub async fn serve(
+    log: OpenLog,
+    listen: SocketAddr,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let state = Arc::new(AppState {
+        view: log.view().clone(),
+        sequencer: Some(log.sequencer.clone()),
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    on_ready(addr);
+    axum::serve(listener, hotline_server::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+    let OpenLog { sequencer, _lock } = log;
+    tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
