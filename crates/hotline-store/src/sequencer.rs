@@ -12,6 +12,10 @@
 //! 5. Write bundles, tiles and checkpoint in one transaction and wait for it to be durable.
 //! 6. Only then: publish the snapshot to readers, index the leaves, reply to every caller.
 //!
+//! Steps 1–4 run on the sequencer thread, steps 5–6 on a commit thread, so one batch is
+//! integrated while the previous one is being made durable. Nothing of a batch is visible to
+//! anyone before its step 5 has returned.
+//!
 //! A failed commit stops the sequencer for good: the error is reported to every waiting and
 //! future caller, and nothing is retried (after a failed fsync the page cache can no longer be
 //! trusted).
@@ -271,17 +275,22 @@ pub fn start(
     let state = recover(&view, &signer)?;
     let (tx, rx) = flume::bounded(config.queue_depth.max(1));
     let stopped = Arc::new(OnceLock::new());
-    let worker = Worker {
-        writer,
+    let integrator = Integrator {
         view: view.clone(),
         signer,
         config,
         state,
         stopped: stopped.clone(),
+        in_flight: std::collections::VecDeque::new(),
+    };
+    let committer = Committer {
+        writer,
+        view: view.clone(),
+        stopped: stopped.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("hotline-sequencer".into())
-        .spawn(move || worker.run(rx))
+        .spawn(move || integrator.run(rx, committer))
         .map_err(|e| StoreError::Io {
             path: "sequencer thread".into(),
             source: e,
@@ -483,19 +492,101 @@ fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
     Ok(leaves)
 }
 
-struct Worker {
-    writer: Box<dyn LogWriter>,
+/// Stage one of the pipeline: forms batches and integrates them in memory (dedup, tiles,
+/// bundles, consistency check, signature). Runs one batch ahead of the committer, so the next
+/// batch is prepared while the previous one is being made durable.
+struct Integrator {
     view: Arc<LogView>,
     signer: Ed25519Signer,
     config: SequencerConfig,
     state: RecoveredState,
     stopped: Arc<OnceLock<Arc<str>>>,
+    /// Leaves of the batches handed to the committer that may not be durable and indexed yet
+    /// (at most the last two: the channel holds one and the committer works on one).
+    in_flight: std::collections::VecDeque<HashMap<Hash, u64, foldhash::fast::RandomState>>,
 }
 
-impl Worker {
-    fn run(mut self, rx: flume::Receiver<Request>) {
-        let mut batch: Vec<Request> = Vec::with_capacity(self.config.batch_size);
-        while let Ok(first) = rx.recv() {
+/// One integrated batch on its way to the committer.
+struct Integrated {
+    requests: Vec<Request>,
+    outcomes: Vec<(u64, bool)>,
+    /// `None` when every entry was a duplicate: nothing to write.
+    write: Option<(BatchWrite, Arc<LogSnapshot>, Vec<Hash>)>,
+}
+
+/// Stage two: makes each batch durable, then publishes it and replies.
+struct Committer {
+    writer: Box<dyn LogWriter>,
+    view: Arc<LogView>,
+    stopped: Arc<OnceLock<Arc<str>>>,
+}
+
+fn fail_all(requests: Vec<Request>, reason: &Arc<str>) {
+    for r in requests {
+        let _ = r.reply.send(Err(AppendError::Stopped(reason.clone())));
+    }
+}
+
+fn stop_reason(e: &StoreError) -> Arc<str> {
+    Arc::from(format!(
+        "{e}; nothing of the failed batch was published, restart the server once the cause is \
+         fixed"
+    ))
+}
+
+impl Committer {
+    fn run(mut self, rx: std::sync::mpsc::Receiver<Integrated>) {
+        while let Ok(batch) = rx.recv() {
+            if let Some(reason) = self.stopped.get().cloned() {
+                fail_all(batch.requests, &reason);
+                continue;
+            }
+            let published = match batch.write {
+                None => self.view.snapshot(),
+                Some((write, snap, leaves)) => {
+                    if let Err(e) = self.writer.commit(&write) {
+                        let reason = stop_reason(&e);
+                        tracing::error!(%reason, "sequencer stopped");
+                        let _ = self.stopped.set(reason.clone());
+                        fail_all(batch.requests, &reason);
+                        continue;
+                    }
+                    // Durable: index, publish, reply.
+                    self.view.index_leaves(write.old_size, &leaves);
+                    self.view.publish(snap.clone());
+                    snap
+                }
+            };
+            for (req, (index, new)) in batch.requests.into_iter().zip(batch.outcomes) {
+                let _ = req.reply.send(Ok(Appended {
+                    index,
+                    leaf_hash: req.leaf,
+                    new,
+                    snapshot: published.clone(),
+                }));
+            }
+        }
+    }
+}
+
+impl Integrator {
+    fn run(mut self, rx: flume::Receiver<Request>, committer: Committer) {
+        let (tx, crx) = std::sync::mpsc::sync_channel::<Integrated>(1);
+        let committer = std::thread::Builder::new()
+            .name("hotline-commit".into())
+            .spawn(move || committer.run(crx));
+        let committer = match committer {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = self
+                    .stopped
+                    .set(Arc::from(format!("cannot start the commit thread: {e}")));
+                return;
+            }
+        };
+        loop {
+            let Ok(first) = rx.recv() else { break };
+            let mut batch: Vec<Request> = Vec::with_capacity(self.config.batch_size);
             let opened = Instant::now();
             batch.push(first);
             while batch.len() < self.config.batch_size {
@@ -517,26 +608,65 @@ impl Worker {
                     Err(_) => break,
                 }
             }
-            if let Err(e) = self.integrate(&mut batch) {
-                let reason: Arc<str> = Arc::from(format!(
-                    "{e}; nothing of the failed batch was published, restart the server once \
-                     the cause is fixed"
-                ));
-                tracing::error!(%reason, "sequencer stopped");
-                let _ = self.stopped.set(reason.clone());
-                for r in batch.drain(..) {
-                    let _ = r.reply.send(Err(AppendError::Stopped(reason.clone())));
+            if let Some(reason) = self.stopped.get().cloned() {
+                fail_all(batch, &reason);
+                break;
+            }
+            let integrated = match self.integrate(batch) {
+                Ok(i) => i,
+                Err((e, requests)) => {
+                    let reason = stop_reason(&e);
+                    tracing::error!(%reason, "sequencer stopped");
+                    let _ = self.stopped.set(reason.clone());
+                    fail_all(requests, &reason);
+                    break;
                 }
-                while let Ok(r) = rx.try_recv() {
-                    let _ = r.reply.send(Err(AppendError::Stopped(reason.clone())));
-                }
-                return;
+            };
+            if let Err(unsent) = tx.send(integrated) {
+                let reason = self
+                    .stopped
+                    .get()
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from("the commit thread exited"));
+                fail_all(unsent.0.requests, &reason);
+                break;
+            }
+            // The send returned, so the committer has taken the previous batch, which means
+            // the one before it is durable, indexed and published.
+            while self.in_flight.len() > 2 {
+                self.in_flight.pop_front();
             }
         }
-        let _ = self.stopped.set(Arc::from("shut down"));
+        drop(tx);
+        let _ = committer.join();
+        let reason = self
+            .stopped
+            .get_or_init(|| Arc::from("shut down"))
+            .clone();
+        while let Ok(r) = rx.try_recv() {
+            let _ = r.reply.send(Err(AppendError::Stopped(reason.clone())));
+        }
     }
 
-    fn integrate(&mut self, batch: &mut Vec<Request>) -> Result<()> {
+    fn integrate(
+        &mut self,
+        batch: Vec<Request>,
+    ) -> std::result::Result<Integrated, (StoreError, Vec<Request>)> {
+        match self.integrate_inner(&batch) {
+            Ok((outcomes, write)) => Ok(Integrated {
+                requests: batch,
+                outcomes,
+                write,
+            }),
+            Err(e) => Err((e, batch)),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn integrate_inner(
+        &mut self,
+        batch: &[Request],
+    ) -> Result<(Vec<(u64, bool)>, Option<(BatchWrite, Arc<LogSnapshot>, Vec<Hash>)>)> {
         let snap = self.view.snapshot();
         let old_size = self.state.edge.size();
         let mut leaves: Vec<Hash> = Vec::with_capacity(batch.len());
@@ -545,12 +675,15 @@ impl Worker {
             HashMap::with_capacity_and_hasher(batch.len(), foldhash::fast::RandomState::default());
         let mut bundles: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bundle_changed = false;
-        for req in batch.iter() {
-            if let Some(i) = self.view.find_leaf(&snap, &req.leaf)? {
-                outcomes.push((i, false));
-                continue;
-            }
-            if let Some(&i) = in_batch.get(&req.leaf) {
+        for req in batch {
+            let earlier = match in_batch.get(&req.leaf) {
+                Some(&i) => Some(i),
+                None => match self.in_flight.iter().find_map(|m| m.get(&req.leaf).copied()) {
+                    Some(i) => Some(i),
+                    None => self.view.find_leaf(&snap, &req.leaf)?,
+                },
+            };
+            if let Some(i) = earlier {
                 outcomes.push((i, false));
                 continue;
             }
@@ -566,94 +699,75 @@ impl Worker {
                 bundle_changed = false;
             }
         }
-
-        let published = if leaves.is_empty() {
-            snap
-        } else {
-            let new_size = old_size + leaves.len() as u64;
-            if bundle_changed {
-                bundles.push((new_size / TILE_WIDTH, self.state.partial_bundle.clone()));
-            }
-            let touched = self.state.edge.append(&leaves);
-            let mut tiles = self.state.edge_tiles.clone();
-            let mut tile_writes = Vec::with_capacity(touched.tiles.len());
-            for (level, index, nodes) in touched.tiles {
-                tile_writes.push((level, index, nodes.to_bytes()));
-                tiles.insert(level, index, nodes);
-            }
-            let root = range_hash(&tiles, 0, new_size)
-                .map_err(|e| StoreError::Corrupt(format!("computing the new root: {e}")))?;
-            if root != self.state.edge.root() {
-                return Err(StoreError::Corrupt(
-                    "the new root from the batch tiles differs from the right edge's".into(),
-                ));
-            }
-            if let Some(prev) = &self.state.checkpoint {
-                let proof = consistency_proof(&tiles, old_size, new_size)
-                    .map_err(|e| StoreError::Corrupt(format!("consistency proof: {e}")))?;
-                verify_consistency(old_size, new_size, &prev.checkpoint.root, &root, &proof)
-                    .map_err(|e| {
-                        StoreError::Corrupt(format!(
-                            "refusing to sign size {new_size}: it is not consistent with the \
-                             checkpoint for size {old_size}: {e}"
-                        ))
-                    })?;
-            }
-            let checkpoint = Checkpoint {
-                origin: self.view.reader().origin().to_owned(),
-                size: new_size,
-                root,
-                extensions: Vec::new(),
-            };
-            let mut note = Note::new(checkpoint.to_text())
-                .map_err(|e| StoreError::Corrupt(format!("checkpoint text: {e}")))?;
-            note.sign(&self.signer);
-            let created_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            let signed = Arc::new(SignedCheckpoint {
-                checkpoint,
-                note: note.to_bytes(),
-                created_ms,
-            });
-            let write = BatchWrite {
-                old_size,
-                new_size,
-                bundles,
-                tiles: tile_writes,
-                checkpoint: StoredCheckpoint {
-                    size: new_size,
-                    note: signed.note.clone(),
-                    created_ms,
+        if leaves.is_empty() {
+            return Ok((outcomes, None));
+        }
+        let new_size = old_size + leaves.len() as u64;
+        if bundle_changed {
+            bundles.push((new_size / TILE_WIDTH, self.state.partial_bundle.clone()));
+        }
+        let touched = self.state.edge.append(&leaves);
+        let mut tiles = self.state.edge_tiles.clone();
+        let mut tile_writes = Vec::with_capacity(touched.tiles.len());
+        for (level, index, nodes) in touched.tiles {
+            tile_writes.push((level, index, nodes.to_bytes()));
+            tiles.insert(level, index, nodes);
+        }
+        let root = range_hash(&tiles, 0, new_size)
+            .map_err(|e| StoreError::Corrupt(format!("computing the new root: {e}")))?;
+        if let Some(prev) = &self.state.checkpoint {
+            let proof = consistency_proof(&tiles, old_size, new_size)
+                .map_err(|e| StoreError::Corrupt(format!("consistency proof: {e}")))?;
+            verify_consistency(old_size, new_size, &prev.checkpoint.root, &root, &proof).map_err(
+                |e| {
+                    StoreError::Corrupt(format!(
+                        "refusing to sign size {new_size}: it is not consistent with the \
+                         checkpoint for size {old_size}: {e}"
+                    ))
                 },
-            };
-            self.writer.commit(&write)?;
-
-            // Durable: publish, index, reply.
-            let mut edge_tiles = TileSet::new();
-            for id in hotline_tlog::tile::partial_tiles_for_size(new_size) {
-                if let TileKind::Hashes { level } = id.kind {
-                    if let Some(t) = tiles.get(level, id.index) {
-                        edge_tiles.insert(level, id.index, t.clone());
-                    }
+            )?;
+        }
+        let checkpoint = Checkpoint {
+            origin: self.view.reader().origin().to_owned(),
+            size: new_size,
+            root,
+            extensions: Vec::new(),
+        };
+        let mut note = Note::new(checkpoint.to_text())
+            .map_err(|e| StoreError::Corrupt(format!("checkpoint text: {e}")))?;
+        note.sign(&self.signer);
+        let created_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let signed = Arc::new(SignedCheckpoint {
+            checkpoint,
+            note: note.to_bytes(),
+            created_ms,
+        });
+        let write = BatchWrite {
+            old_size,
+            new_size,
+            bundles,
+            tiles: tile_writes,
+            checkpoint: StoredCheckpoint {
+                size: new_size,
+                note: signed.note.clone(),
+                created_ms,
+            },
+        };
+        let mut edge_tiles = TileSet::new();
+        for id in hotline_tlog::tile::partial_tiles_for_size(new_size) {
+            if let TileKind::Hashes { level } = id.kind {
+                if let Some(t) = tiles.get(level, id.index) {
+                    edge_tiles.insert(level, id.index, t.clone());
                 }
             }
-            self.state.edge_tiles = edge_tiles;
-            self.state.checkpoint = Some(signed.clone());
-            let snap = Arc::new(LogSnapshot::new(Some(signed), tiles)?);
-            self.view.index_leaves(old_size, &leaves);
-            self.view.publish(snap.clone());
-            snap
-        };
-        for (req, (index, new)) in batch.drain(..).zip(outcomes) {
-            let _ = req.reply.send(Ok(Appended {
-                index,
-                leaf_hash: req.leaf,
-                new,
-                snapshot: published.clone(),
-            }));
         }
-        Ok(())
+        self.state.edge_tiles = edge_tiles;
+        self.state.checkpoint = Some(signed.clone());
+        self.in_flight.push_back(in_batch);
+        let snap = Arc::new(LogSnapshot::new(Some(signed), tiles)?);
+        Ok((outcomes, Some((write, snap, leaves))))
     }
 }
 
