@@ -142,7 +142,13 @@ async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+async fn tile(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    let Ok(Path(path)) = path else {
+        return text_404("malformed tile path: not valid UTF-8 once decoded".to_owned());
+    };
     let id = match TileId::parse(&format!("tile/{path}")) {
         Ok(id) => id,
         Err(e) => return text_404(e.to_string()),
