@@ -1,0 +1,152 @@
+//! Helpers for tests that run the real `hotline` binary in a temporary directory, in the style
+//! of ripgrep's `tests/util.rs`: every failure prints the command, its exit status, stdout and
+//! stderr.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Path of the binary under test.
+pub fn hotline_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hotline"))
+}
+
+/// A temporary working directory.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(hotline_bin());
+        c.current_dir(self.dir.path()).args(args);
+        c
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        if !out.status.success() {
+            panic!("{}", describe(args, &out, "expected success"));
+        }
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and expects failure; returns stdout + stderr.
+    pub fn run_err(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        if out.status.success() {
+            panic!("{}", describe(args, &out, "expected failure"));
+        }
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// Starts `hotline serve` on a free loopback port and waits until it is ready.
+    pub fn serve(&self, dir: &str) -> ServerGuard {
+        let mut child = self
+            .cmd(&["serve", "--dir", dir, "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split(" on http://").nth(1) {
+                    let addr = rest.split('/').next().unwrap_or_default().to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
+                return ServerGuard {
+                    child,
+                    url: format!("http://{addr}"),
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use std::io::Read as _;
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!(
+                    "hotline serve --dir {dir} exited with {status} before it was ready:\n{err}"
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "hotline serve did not become ready in 60 s"
+            );
+        }
+    }
+}
+
+/// A running `hotline serve`, killed when dropped.
+pub struct ServerGuard {
+    pub child: Child,
+    pub url: String,
+}
+
+impl ServerGuard {
+    /// Stops the server with SIGTERM and waits for it, so its sequencer shuts down cleanly.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn describe(args: &[&str], out: &Output, what: &str) -> String {
+    format!(
+        "hotline {}: {what}, got {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Copies a data directory (files only), e.g. to keep a backup or make a fork.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
