@@ -132,7 +132,10 @@ async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     match state.view.snapshot().checkpoint.clone() {
         Some(cp) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static(MUTABLE)),
             ],
             cp.note.clone(),
@@ -162,7 +165,10 @@ async fn tile(
     match result {
         Ok(Ok(bytes)) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
             ],
             bytes,
@@ -254,7 +260,10 @@ async fn inclusion(
         if size > cp.size() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                format!("size {size} is beyond the latest checkpoint's size {}", cp.size()),
+                format!(
+                    "size {size} is beyond the latest checkpoint's size {}",
+                    cp.size()
+                ),
             ));
         }
         let index = match (q.index, q.leaf_hash.as_deref()) {
@@ -271,7 +280,10 @@ async fn inclusion(
                     _ => {
                         return Err(ApiError::new(
                             StatusCode::NOT_FOUND,
-                            format!("no entry with leaf hash {} in the tree of size {size}", leaf),
+                            format!(
+                                "no entry with leaf hash {} in the tree of size {size}",
+                                leaf
+                            ),
                         ));
                     }
                 }
@@ -283,7 +295,9 @@ async fn inclusion(
                 ));
             }
         };
-        let proof = view.inclusion_proof(&snap, index, size).map_err(proof_error)?;
+        let proof = view
+            .inclusion_proof(&snap, index, size)
+            .map_err(proof_error)?;
         let leaf = view.leaf_hash(&snap, index).map_err(ApiError::internal)?;
         Ok(axum::Json(InclusionProofDto {
             index,
@@ -313,7 +327,10 @@ async fn consistency(
         if new > cp.size() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                format!("new size {new} is beyond the latest checkpoint's size {}", cp.size()),
+                format!(
+                    "new size {new} is beyond the latest checkpoint's size {}",
+                    cp.size()
+                ),
             ));
         }
         let proof = view

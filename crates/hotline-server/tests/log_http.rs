@@ -171,7 +171,10 @@ fn tiles_that_do_not_exist_or_are_malformed_are_404_with_a_reason() {
     let s = server(300);
     for (path, reason) in [
         ("/log/tile/0/001", "does not exist in the tree of size 300"),
-        ("/log/tile/0/001.p/45", "does not exist in the tree of size 300"),
+        (
+            "/log/tile/0/001.p/45",
+            "does not exist in the tree of size 300",
+        ),
         ("/log/tile/0/002", "does not exist"),
         ("/log/tile/1/000", "does not exist"),
         ("/log/tile/entries/001.p/45", "does not exist"),
@@ -201,16 +204,18 @@ fn json_proofs_verify() {
         let p: InclusionProofDto = get(&s, &format!("/log/proof/inclusion?index={index}"))
             .json()
             .unwrap();
-        let proof: Vec<Hash> = p.proof.iter().map(|h| Hash::from_base64(h).unwrap()).collect();
+        let proof: Vec<Hash> = p
+            .proof
+            .iter()
+            .map(|h| Hash::from_base64(h).unwrap())
+            .collect();
         verify_inclusion(&leaf_hash(&entry(index)), index, cp.size, &proof, &cp.root).unwrap();
     }
     // By leaf hash, hex or base64 (URL-safe too), and at an older size.
     let leaf = leaf_hash(&entry(42));
     for q in [
         leaf.to_hex(),
-        leaf.to_base64()
-            .replace('+', "-")
-            .replace('/', "_"),
+        leaf.to_base64().replace('+', "-").replace('/', "_"),
     ] {
         let p: InclusionProofDto = get(&s, &format!("/log/proof/inclusion?leaf_hash={q}&size=500"))
             .json()
@@ -219,7 +224,11 @@ fn json_proofs_verify() {
     }
     let c: ConsistencyProofDto = get(&s, "/log/proof/consistency?old=300").json().unwrap();
     assert_eq!(c.new, 1000);
-    let proof: Vec<Hash> = c.proof.iter().map(|h| Hash::from_base64(h).unwrap()).collect();
+    let proof: Vec<Hash> = c
+        .proof
+        .iter()
+        .map(|h| Hash::from_base64(h).unwrap())
+        .collect();
     let old_root = hotline_tlog::hash::root_of_leaves(
         &(0..300).map(|i| leaf_hash(&entry(i))).collect::<Vec<_>>(),
     );
@@ -231,18 +240,41 @@ fn bad_proof_requests_are_400_or_404_with_a_reason() {
     let s = server(10);
     for (path, status, reason) in [
         ("/log/proof/inclusion?index=10", 400, "out of range"),
-        ("/log/proof/inclusion?index=3&size=11", 400, "beyond the latest checkpoint"),
+        (
+            "/log/proof/inclusion?index=3&size=11",
+            400,
+            "beyond the latest checkpoint",
+        ),
         ("/log/proof/inclusion?index=abc", 400, "index"),
-        ("/log/proof/inclusion", 400, "exactly one of index or leaf_hash"),
-        ("/log/proof/inclusion?index=1&leaf_hash=00", 400, "exactly one"),
+        (
+            "/log/proof/inclusion",
+            400,
+            "exactly one of index or leaf_hash",
+        ),
+        (
+            "/log/proof/inclusion?index=1&leaf_hash=00",
+            400,
+            "exactly one",
+        ),
         ("/log/proof/inclusion?leaf_hash=zz", 400, "SHA-256 hash"),
         (
-            &format!("/log/proof/inclusion?leaf_hash={}", leaf_hash(b"absent").to_hex()),
+            &format!(
+                "/log/proof/inclusion?leaf_hash={}",
+                leaf_hash(b"absent").to_hex()
+            ),
             404,
             "no entry with leaf hash",
         ),
-        ("/log/proof/consistency?old=11", 400, "to the smaller size 10"),
-        ("/log/proof/consistency?old=3&new=20", 400, "beyond the latest checkpoint"),
+        (
+            "/log/proof/consistency?old=11",
+            400,
+            "to the smaller size 10",
+        ),
+        (
+            "/log/proof/consistency?old=3&new=20",
+            400,
+            "beyond the latest checkpoint",
+        ),
         ("/log/proof/consistency", 400, "old"),
         ("/log/proof/consistency?old=-1", 400, "old"),
     ] {

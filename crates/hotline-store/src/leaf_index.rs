@@ -107,7 +107,10 @@ mod tests {
         }
         let unknown = leaf_hash(b"not there");
         // With 2-bit prefixes an unknown leaf has candidates, none of which hold it.
-        assert!(idx.candidates(&unknown).all(|c| leaves[c as usize] != unknown));
+        assert!(
+            idx.candidates(&unknown)
+                .all(|c| leaves[c as usize] != unknown)
+        );
     }
 
     #[test]

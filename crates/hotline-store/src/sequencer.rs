@@ -118,9 +118,10 @@ impl Receipt {
 impl Appended {
     /// Builds the receipt (the inclusion proof is computed here, in the caller's thread).
     pub fn receipt(&self, view: &LogView) -> Result<Receipt> {
-        let checkpoint = self.snapshot.checkpoint.clone().ok_or_else(|| {
-            StoreError::Corrupt("an appended entry has no checkpoint".to_owned())
-        })?;
+        let checkpoint =
+            self.snapshot.checkpoint.clone().ok_or_else(|| {
+                StoreError::Corrupt("an appended entry has no checkpoint".to_owned())
+            })?;
         let proof = view
             .inclusion_proof(&self.snapshot, self.index, checkpoint.size())
             .map_err(|e| match e {
@@ -337,9 +338,8 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
     if let Some(cp) = &snap.checkpoint {
         let note = Note::parse(&cp.note)
             .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?;
-        note.verify(&[&verifier as &dyn NoteVerifier]).map_err(|e| {
-            StoreError::Corrupt(format!("latest checkpoint (size {size}): {e}"))
-        })?;
+        note.verify(&[&verifier as &dyn NoteVerifier])
+            .map_err(|e| StoreError::Corrupt(format!("latest checkpoint (size {size}): {e}")))?;
         if cp.checkpoint.origin != reader.origin() {
             return Err(StoreError::Corrupt(format!(
                 "latest checkpoint names origin {:?}, the log's origin is {:?}",
@@ -392,7 +392,11 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
                 entries.len()
             )));
         }
-        let tile = snap.tiles.get(0, index).map(|t| t.hashes().to_vec()).unwrap_or_default();
+        let tile = snap
+            .tiles
+            .get(0, index)
+            .map(|t| t.hashes().to_vec())
+            .unwrap_or_default();
         for (i, e) in entries.iter().enumerate() {
             if tile.get(i) != Some(&leaf_hash(e)) {
                 return Err(StoreError::Corrupt(format!(
@@ -639,10 +643,7 @@ impl Integrator {
         }
         drop(tx);
         let _ = committer.join();
-        let reason = self
-            .stopped
-            .get_or_init(|| Arc::from("shut down"))
-            .clone();
+        let reason = self.stopped.get_or_init(|| Arc::from("shut down")).clone();
         while let Ok(r) = rx.try_recv() {
             let _ = r.reply.send(Err(AppendError::Stopped(reason.clone())));
         }
@@ -666,7 +667,10 @@ impl Integrator {
     fn integrate_inner(
         &mut self,
         batch: &[Request],
-    ) -> Result<(Vec<(u64, bool)>, Option<(BatchWrite, Arc<LogSnapshot>, Vec<Hash>)>)> {
+    ) -> Result<(
+        Vec<(u64, bool)>,
+        Option<(BatchWrite, Arc<LogSnapshot>, Vec<Hash>)>,
+    )> {
         let snap = self.view.snapshot();
         let old_size = self.state.edge.size();
         let mut leaves: Vec<Hash> = Vec::with_capacity(batch.len());
@@ -678,7 +682,11 @@ impl Integrator {
         for req in batch {
             let earlier = match in_batch.get(&req.leaf) {
                 Some(&i) => Some(i),
-                None => match self.in_flight.iter().find_map(|m| m.get(&req.leaf).copied()) {
+                None => match self
+                    .in_flight
+                    .iter()
+                    .find_map(|m| m.get(&req.leaf).copied())
+                {
                     Some(i) => Some(i),
                     None => self.view.find_leaf(&snap, &req.leaf)?,
                 },
@@ -695,7 +703,10 @@ impl Integrator {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             bundle_changed = true;
             if (index + 1) % TILE_WIDTH == 0 {
-                bundles.push((index / TILE_WIDTH, std::mem::take(&mut self.state.partial_bundle)));
+                bundles.push((
+                    index / TILE_WIDTH,
+                    std::mem::take(&mut self.state.partial_bundle),
+                ));
                 bundle_changed = false;
             }
         }

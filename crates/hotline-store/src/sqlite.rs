@@ -106,8 +106,11 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
         ("origin", origin.to_owned()),
         ("log_vkey", log_vkey.to_owned()),
     ] {
-        tx.execute("INSERT INTO meta(key, value) VALUES (?1, ?2)", params![k, v])
-            .map_err(db_err(path))?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2)",
+            params![k, v],
+        )
+        .map_err(db_err(path))?;
     }
     tx.commit().map_err(db_err(path))?;
     Ok(())
@@ -159,12 +162,10 @@ fn read_meta(conn: &Connection, path: &Path) -> Result<Meta> {
             expected: SCHEMA_VERSION,
         });
     }
-    let origin = get("origin")?.ok_or_else(|| {
-        StoreError::Corrupt(format!("{}: meta has no origin", path.display()))
-    })?;
-    let log_vkey = get("log_vkey")?.ok_or_else(|| {
-        StoreError::Corrupt(format!("{}: meta has no log_vkey", path.display()))
-    })?;
+    let origin = get("origin")?
+        .ok_or_else(|| StoreError::Corrupt(format!("{}: meta has no origin", path.display())))?;
+    let log_vkey = get("log_vkey")?
+        .ok_or_else(|| StoreError::Corrupt(format!("{}: meta has no log_vkey", path.display())))?;
     Ok(Meta { origin, log_vkey })
 }
 
@@ -202,8 +203,8 @@ impl Checkpointer {
                 // Each wake-up (after a commit) runs one passive checkpoint: it copies what it
                 // can without ever blocking the writer or readers.
                 while woken.recv().is_ok() {
-                    let r: rusqlite::Result<(i64, i64, i64)> = conn
-                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    let r: rusqlite::Result<(i64, i64, i64)> =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                         });
                     if let Err(e) = r {
@@ -351,7 +352,8 @@ impl SqliteReader {
 
     /// Runs `PRAGMA quick_check` and reports the first problem SQLite finds.
     pub fn quick_check(&self) -> Result<()> {
-        let msg: String = self.with_conn(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))?;
+        let msg: String =
+            self.with_conn(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))?;
         if msg != "ok" {
             return Err(StoreError::Corrupt(format!(
                 "{}: SQLite integrity check failed: {msg}",

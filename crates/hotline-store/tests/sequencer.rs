@@ -186,8 +186,15 @@ fn expect_refused(log: &Log, needle: &str) {
         Ok(_) => panic!("a damaged log was accepted (expected an error mentioning {needle:?})"),
         Err(e) => e.to_string(),
     };
-    assert!(err.contains(needle), "error {err:?} does not mention {needle:?}");
-    assert_eq!(file_digest(&log.db), before, "a refused start-up changed the database");
+    assert!(
+        err.contains(needle),
+        "error {err:?} does not mention {needle:?}"
+    );
+    assert_eq!(
+        file_digest(&log.db),
+        before,
+        "a refused start-up changed the database"
+    );
 }
 
 #[test]
@@ -221,11 +228,9 @@ fn forged_checkpoint_is_refused_at_start_up() {
     let log = filled_log(10);
     let c = rusqlite::Connection::open(&log.db).unwrap();
     let other = Ed25519Signer::generate(ORIGIN).unwrap();
-    let mut note = hotline_tlog::Note::new(format!(
-        "{ORIGIN}\n11\n{}\n",
-        leaf_hash(b"x").to_base64()
-    ))
-    .unwrap();
+    let mut note =
+        hotline_tlog::Note::new(format!("{ORIGIN}\n11\n{}\n", leaf_hash(b"x").to_base64()))
+            .unwrap();
     note.sign(&other);
     c.execute(
         "UPDATE checkpoints SET note = ?1 WHERE size = 11",
@@ -240,14 +245,23 @@ fn forged_checkpoint_is_refused_at_start_up() {
 fn truncated_database_is_refused_with_a_clear_error() {
     let log = filled_log(3000);
     let len = std::fs::metadata(&log.db).unwrap().len();
-    let f = std::fs::OpenOptions::new().write(true).open(&log.db).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log.db)
+        .unwrap();
     f.set_len(len / 2).unwrap();
     drop(f);
     let before = file_digest(&log.db);
-    let err = log.start().err().expect("a truncated database was accepted");
+    let err = log
+        .start()
+        .err()
+        .expect("a truncated database was accepted");
     let msg = err.to_string();
     eprintln!("truncated database error: {msg}");
-    assert!(msg.contains("hotline.db"), "error does not name the file: {msg}");
+    assert!(
+        msg.contains("hotline.db"),
+        "error does not name the file: {msg}"
+    );
     assert!(
         msg.contains("malformed") || msg.contains("corrupt") || msg.contains("missing"),
         "error does not say what is wrong: {msg}"
@@ -271,7 +285,10 @@ fn wrong_log_key_is_refused() {
         .err()
         .unwrap()
         .to_string();
-    assert!(err.contains("is not the key this log was created with"), "{err}");
+    assert!(
+        err.contains("is not the key this log was created with"),
+        "{err}"
+    );
 }
 
 #[test]
