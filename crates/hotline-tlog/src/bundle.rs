@@ -31,9 +31,8 @@ pub enum BundleError {
 
 /// Appends one entry to a bundle being built.
 pub fn push_entry(bundle: &mut Vec<u8>, entry: &[u8]) -> Result<(), BundleError> {
-    let len = u16::try_from(entry.len()).map_err(|_| BundleError::EntryTooLarge {
-        size: entry.len(),
-    })?;
+    let len =
+        u16::try_from(entry.len()).map_err(|_| BundleError::EntryTooLarge { size: entry.len() })?;
     bundle.extend_from_slice(&len.to_be_bytes());
     bundle.extend_from_slice(entry);
     Ok(())

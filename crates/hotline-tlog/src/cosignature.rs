@@ -73,9 +73,10 @@ impl CosignerV1 {
 
     /// Cosigns checkpoint text at `timestamp` (seconds since the Unix epoch, at most 2^63-1).
     pub fn cosign(&self, checkpoint_text: &str, timestamp: u64) -> NoteSignature {
-        let sig = self
-            .key
-            .sign(&cosigned_message(checkpoint_text, timestamp & (u64::MAX >> 1)));
+        let sig = self.key.sign(&cosigned_message(
+            checkpoint_text,
+            timestamp & (u64::MAX >> 1),
+        ));
         let mut raw = Vec::with_capacity(72);
         raw.extend_from_slice(&(timestamp & (u64::MAX >> 1)).to_be_bytes());
         raw.extend_from_slice(&sig.to_bytes());
@@ -159,7 +160,8 @@ mod tests {
 
     #[test]
     fn message_layout_matches_the_spec() {
-        let text = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+        let text =
+            "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
         assert_eq!(
             String::from_utf8(cosigned_message(text, 1679315147)).unwrap(),
             format!("cosignature/v1\ntime 1679315147\n{text}")
@@ -179,7 +181,9 @@ mod tests {
         let parsed = Note::parse(&n.to_bytes()).unwrap();
         let names = parsed.verify(&[&log.verifier(), &wv]).unwrap();
         assert_eq!(names, vec!["example.com/log", "witness.example/w1"]);
-        let sig = parsed.signature_by("witness.example/w1", wv.key_id()).unwrap();
+        let sig = parsed
+            .signature_by("witness.example/w1", wv.key_id())
+            .unwrap();
         assert_eq!(
             wv.verified_timestamp(parsed.text(), &sig.signature),
             Some(1_700_000_000)
@@ -188,6 +192,9 @@ mod tests {
         let same_key_log = Ed25519Signer::new("witness.example/w1", w.key.clone()).unwrap();
         assert_ne!(same_key_log.verifier().key_id(), wv.key_id());
         // A cosignature over another checkpoint does not verify.
-        assert_eq!(wv.verified_timestamp("example.com/log\n2\nx\n", &sig.signature), None);
+        assert_eq!(
+            wv.verified_timestamp("example.com/log\n2\nx\n", &sig.signature),
+            None
+        );
     }
 }

@@ -250,6 +250,10 @@ impl Note {
     /// Returns the names of the known keys whose signatures verified.
     pub fn verify(&self, known: &[&dyn NoteVerifier]) -> Result<Vec<String>, NoteError> {
         let mut verified: Vec<String> = Vec::new();
+        // Keys (name and ID) already checked: a repeated line by the same key is skipped, as
+        // golang.org/x/mod/sumdb/note does. Two known keys sharing a name (a rotated key) are
+        // both checked.
+        let mut checked: Vec<(&str, u32)> = Vec::new();
         for sig in &self.signatures {
             let Some(v) = known
                 .iter()
@@ -257,16 +261,19 @@ impl Note {
             else {
                 continue;
             };
-            if verified.iter().any(|n| n == &sig.name) {
+            if checked.contains(&(sig.name.as_str(), sig.key_id)) {
                 continue;
             }
+            checked.push((sig.name.as_str(), sig.key_id));
             if !v.verify(self.text.as_bytes(), &sig.signature) {
                 return Err(NoteError::BadSignature {
                     name: sig.name.clone(),
                     key_id: sig.key_id,
                 });
             }
-            verified.push(sig.name.clone());
+            if !verified.contains(&sig.name) {
+                verified.push(sig.name.clone());
+            }
         }
         if verified.is_empty() {
             return Err(NoteError::NotSignedByKnownKey {
@@ -484,7 +491,9 @@ pub(crate) fn parse_skey(skey: &str) -> Result<(String, u8, SigningKey), NoteErr
     let rest = skey
         .trim()
         .strip_prefix("PRIVATE+KEY+")
-        .ok_or(NoteError::MalformedKey("a signer key starts with PRIVATE+KEY+"))?;
+        .ok_or(NoteError::MalformedKey(
+            "a signer key starts with PRIVATE+KEY+",
+        ))?;
     let mut parts = rest.splitn(3, '+');
     let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(NoteError::MalformedKey(
@@ -567,7 +576,10 @@ mod tests {
         ));
         let mut both = parsed.clone();
         both.sign(&other);
-        assert_eq!(both.verify(&[&s.verifier()]).unwrap(), vec!["hotline.example/log"]);
+        assert_eq!(
+            both.verify(&[&s.verifier()]).unwrap(),
+            vec!["hotline.example/log"]
+        );
         assert_eq!(both.signatures().len(), 2);
         // Re-signing with the same key replaces, never duplicates.
         both.sign(&s);
@@ -578,7 +590,10 @@ mod tests {
     fn malformed_notes_are_refused() {
         assert_eq!(Note::parse(b"no sigs\n"), Err(NoteError::NoSignatureBlock));
         assert_eq!(Note::parse(b"x\n\n"), Err(NoteError::NoSignatureBlock));
-        assert_eq!(Note::parse(b"a\tb\n\n\xe2\x80\x94 k AAAAAAA=\n"), Err(NoteError::InvalidText));
+        assert_eq!(
+            Note::parse(b"a\tb\n\n\xe2\x80\x94 k AAAAAAA=\n"),
+            Err(NoteError::InvalidText)
+        );
         assert_eq!(Note::parse(b"\xff\n\n"), Err(NoteError::InvalidText));
         assert!(matches!(
             Note::parse("x\n\n- k AAAAAAA=\n".as_bytes()),
@@ -595,7 +610,10 @@ mod tests {
         let many: String = std::iter::once("x\n\n".to_owned())
             .chain((0..101).map(|_| "\u{2014} k AAAAAAA=\n".to_owned()))
             .collect();
-        assert_eq!(Note::parse(many.as_bytes()), Err(NoteError::TooManySignatures));
+        assert_eq!(
+            Note::parse(many.as_bytes()),
+            Err(NoteError::TooManySignatures)
+        );
         assert_eq!(Note::new("no newline"), Err(NoteError::TextWithoutNewline));
     }
 
@@ -613,7 +631,10 @@ mod tests {
     fn malformed_keys_are_refused() {
         assert!(Ed25519Verifier::from_vkey("nope").is_err());
         assert!(Ed25519Verifier::from_vkey(&SPEC_VKEY.replace("530d903a", "530d903b")).is_err());
-        assert!(Ed25519Verifier::from_vkey("a b+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k").is_err());
+        assert!(
+            Ed25519Verifier::from_vkey("a b+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+                .is_err()
+        );
         assert!(Ed25519Signer::from_skey("PRIVATE+KEY+x+00000000+AA==").is_err());
         assert!(Ed25519Signer::generate("has space").is_err());
     }

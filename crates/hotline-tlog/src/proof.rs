@@ -100,7 +100,9 @@ impl TlogProof {
             extra = Some(B64.decode(line).map_err(|_| TlogProofError::BadExtra)?);
             rest = after;
         }
-        let r = rest.strip_prefix("index ").ok_or(TlogProofError::BadIndex)?;
+        let r = rest
+            .strip_prefix("index ")
+            .ok_or(TlogProofError::BadIndex)?;
         let (line, after) = r.split_once('\n').ok_or(TlogProofError::BadIndex)?;
         let canonical = !line.is_empty()
             && line.bytes().all(|b| b.is_ascii_digit())
@@ -212,11 +214,12 @@ mod tests {
     fn every_flipped_byte_is_caught() {
         let (log, leaves, proof) = fixture();
         let bytes = proof.to_bytes();
-        let extra_line = bytes
-            .windows(6)
-            .position(|w| w == b"extra ")
-            .unwrap();
-        let extra_end = extra_line + bytes[extra_line..].iter().position(|&b| b == b'\n').unwrap();
+        let extra_line = bytes.windows(6).position(|w| w == b"extra ").unwrap();
+        let extra_end = extra_line
+            + bytes[extra_line..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap();
         for i in 0..bytes.len() {
             if (extra_line..extra_end).contains(&i) {
                 continue; // extra data is unauthenticated by design

@@ -161,7 +161,9 @@ fn decode_index(s: &str) -> Option<u64> {
         if i == 0 && !last && digits == "000" {
             return None;
         }
-        n = n.checked_mul(1000)?.checked_add(digits.parse::<u64>().ok()?)?;
+        n = n
+            .checked_mul(1000)?
+            .checked_add(digits.parse::<u64>().ok()?)?;
     }
     Some(n)
 }
@@ -236,7 +238,7 @@ pub fn partial_tiles_for_size(size: u64) -> Vec<TileId> {
 
 /// Splits the bytes of a hash tile into hashes.
 pub fn tile_hashes(data: &[u8]) -> Option<Vec<Hash>> {
-    if data.is_empty() || data.len() % HASH_SIZE != 0 || data.len() > FULL_TILE_BYTES {
+    if data.is_empty() || !data.len().is_multiple_of(HASH_SIZE) || data.len() > FULL_TILE_BYTES {
         return None;
     }
     Some(
@@ -423,7 +425,10 @@ impl TreeEdge {
 
     /// Rebuilds the edge of a tree of `size` leaves from its partial tiles (level by level,
     /// as returned by [`partial_tiles_for_size`]; a level with no partial tile is empty).
-    pub fn from_partial_tiles(size: u64, partial: Vec<Vec<Hash>>) -> Result<TreeEdge, EdgeMismatch> {
+    pub fn from_partial_tiles(
+        size: u64,
+        partial: Vec<Vec<Hash>>,
+    ) -> Result<TreeEdge, EdgeMismatch> {
         let mut partial = partial;
         let mut level = 0u8;
         loop {
@@ -594,8 +599,14 @@ mod tests {
             .filter(|t| t.kind == TileKind::Hashes { level: 0 } && t.is_full())
             .count();
         assert_eq!(full0, 273);
-        let partial: Vec<String> = partial_tiles_for_size(70_000).iter().map(TileId::path).collect();
-        assert_eq!(partial, ["tile/0/273.p/112", "tile/1/001.p/17", "tile/2/000.p/1"]);
+        let partial: Vec<String> = partial_tiles_for_size(70_000)
+            .iter()
+            .map(TileId::path)
+            .collect();
+        assert_eq!(
+            partial,
+            ["tile/0/273.p/112", "tile/1/001.p/17", "tile/2/000.p/1"]
+        );
         assert_eq!(tiles.len(), 273 + 1 + 1 + 1 + 1);
         // "a tree of size 256 will be represented by a full level 0 tile and a partial level 1
         // tile of width 1."
@@ -611,7 +622,9 @@ mod tests {
 
     #[test]
     fn edge_grows_like_the_naive_tree() {
-        let leaves: Vec<Hash> = (0..70_000u64).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let leaves: Vec<Hash> = (0..70_000u64)
+            .map(|i| leaf_hash(&i.to_le_bytes()))
+            .collect();
         let mut edge = TreeEdge::empty();
         let mut all_tiles = TileSet::new();
         let mut done = 0usize;

@@ -388,7 +388,11 @@ mod tests {
         let all = leaves(70);
         for n in 0..=70 {
             let src = LeafHashes(&all[..n]);
-            assert_eq!(root(&src, n as u64).unwrap(), root_of_leaves(&all[..n]), "size {n}");
+            assert_eq!(
+                root(&src, n as u64).unwrap(),
+                root_of_leaves(&all[..n]),
+                "size {n}"
+            );
         }
     }
 
