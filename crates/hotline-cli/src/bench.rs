@@ -2,9 +2,14 @@
 //! measuring throughput, commits and receipt latency.
 
 use std::collections::VecDeque;
+use std::io::Write as _;
+use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context as _, Result, anyhow};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use hotline_store::sequencer::Receipt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -35,6 +40,55 @@ pub struct BenchLogArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write one JSON line per receipt to this file ("-": standard output, before the report)
+    /// as soon as it is built, flushed line by line: index, leaf_hash, new, entry (base64),
+    /// checkpoint {size, root} and the receipt as tlog_proof text. A crash harness reading it
+    /// knows every receipt handed out before the process died.
+    #[arg(long)]
+    pub receipts: Option<std::path::PathBuf>,
+}
+
+/// The benchmark's entry number `n` of one run: the filler stamped with the run id and `n`, so
+/// entries are unique and the receipt log can rebuild them without keeping them in flight.
+fn bench_entry(filler: &[u8], run_id: u64, n: u64) -> Vec<u8> {
+    let mut e = filler.to_vec();
+    e[..8].copy_from_slice(&run_id.to_be_bytes());
+    e[8..16].copy_from_slice(&n.to_be_bytes());
+    e
+}
+
+/// Where `--receipts` lines go. One lock per line keeps lines whole when producers race.
+struct ReceiptLog<'a> {
+    out: Mutex<Box<dyn std::io::Write + Send>>,
+    filler: &'a [u8],
+    run_id: u64,
+}
+
+impl ReceiptLog<'_> {
+    /// Writes and flushes the line of the receipt for entry number `n`.
+    fn record(&self, n: u64, r: &Receipt) -> Result<()> {
+        let line = serde_json::json!({
+            "index": r.index,
+            "leaf_hash": r.leaf_hash.to_base64(),
+            "new": r.new,
+            "entry": B64.encode(bench_entry(self.filler, self.run_id, n)),
+            "checkpoint": {
+                "size": r.checkpoint.size(),
+                "root": r.checkpoint.checkpoint.root.to_base64(),
+            },
+            "tlog_proof": String::from_utf8_lossy(&r.to_tlog_proof().to_bytes()),
+        });
+        let mut text = line.to_string();
+        text.push('\n');
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| anyhow!("receipt log poisoned"))?;
+        // Flushed per line: a receipt counts as handed out once its line has left the process.
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .context("writing --receipts")
+    }
 }
 
 /// Result of a log benchmark.
@@ -112,6 +166,24 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
     let run_id: u64 = rand::random();
     let mut filler = vec![0u8; args.entry_size];
     rand::fill(&mut filler[..]);
+    let receipt_log = match &args.receipts {
+        None => None,
+        Some(p) => {
+            let out: Box<dyn std::io::Write + Send> = if p.as_os_str() == "-" {
+                Box::new(std::io::stdout())
+            } else {
+                Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                ))
+            };
+            Some(ReceiptLog {
+                out: Mutex::new(out),
+                filler: &filler,
+                run_id,
+            })
+        }
+    };
 
     let bar = if args.json {
         ProgressBar::hidden()
@@ -129,29 +201,36 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                 let seq = log.sequencer.clone();
                 let filler = &filler;
                 let bar = &bar;
+                let receipt_log = receipt_log.as_ref();
                 let window = args.window.max(1);
                 let count = args.entries / producers + u64::from(p < args.entries % producers);
                 s.spawn(move || -> Result<Vec<u32>> {
                     let mut lat = Vec::with_capacity(count as usize);
                     let mut inflight = VecDeque::with_capacity(window);
-                    let finish = |(t0, pending): (Instant, hotline_store::sequencer::PendingAppend),
+                    let finish = |(t0, n, pending): (
+                        Instant,
+                        u64,
+                        hotline_store::sequencer::PendingAppend,
+                    ),
                                   lat: &mut Vec<u32>|
                      -> Result<()> {
                         let appended = pending.wait()?;
-                        appended.receipt(seq.view())?;
+                        let receipt = appended.receipt(seq.view())?;
+                        if let Some(log) = receipt_log {
+                            log.record(n, &receipt)?;
+                        }
                         lat.push(t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                         Ok(())
                     };
                     for i in 0..count {
-                        let mut e = filler.clone();
-                        e[..8].copy_from_slice(&run_id.to_be_bytes());
-                        e[8..16].copy_from_slice(&(i * producers + p).to_be_bytes());
+                        let n = i * producers + p;
+                        let e = bench_entry(filler, run_id, n);
                         let t0 = Instant::now();
-                        inflight.push_back((t0, seq.submit(e)?));
-                        if inflight.len() >= window {
-                            if let Some(x) = inflight.pop_front() {
-                                finish(x, &mut lat)?;
-                            }
+                        inflight.push_back((t0, n, seq.submit(e)?));
+                        if inflight.len() >= window
+                            && let Some(x) = inflight.pop_front()
+                        {
+                            finish(x, &mut lat)?;
                         }
                         if i % 4096 == 0 {
                             bar.set_position(bar.position().max(i * producers));
@@ -166,7 +245,10 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().map_err(|_| anyhow!("a producer thread panicked"))?)
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow!("a producer thread panicked"))?
+            })
             .collect::<Result<Vec<_>>>()
     })?;
     let elapsed = started.elapsed();

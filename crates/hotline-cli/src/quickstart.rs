@@ -38,15 +38,20 @@ pub fn run(args: &QuickstartArgs) -> Result<()> {
         dir.init("hotline-demo.localhost/log")?;
         println!("created a demo hotline in {}", args.dir.display());
     }
-    let log = OpenLog::open(&dir, serve::BatchArgs {
-        batch_size: 4096,
-        batch_age_ms: 50,
-    }
-    .config())?;
+    let log = OpenLog::open(
+        &dir,
+        serve::BatchArgs {
+            batch_size: 4096,
+            batch_age_ms: 50,
+        }
+        .config(),
+    )?;
     let start = log.view().snapshot().size();
     let bar = ProgressBar::new(args.entries).with_style(
-        ProgressStyle::with_template("{spinner} appending {pos}/{len} entries [{bar:30}] {per_sec}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} appending {pos}/{len} entries [{bar:30}] {per_sec}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut last = None;
     for i in 0..args.entries {
@@ -69,7 +74,13 @@ pub fn run(args: &QuickstartArgs) -> Result<()> {
         log.view().reader().origin(),
         snap.size()
     );
-    let vkey = verify::load_vkey(&args.dir.join(crate::datadir::LOG_VKEY).display().to_string())?;
+    let vkey = verify::load_vkey(
+        &args
+            .dir
+            .join(crate::datadir::LOG_VKEY)
+            .display()
+            .to_string(),
+    )?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -109,7 +120,10 @@ pub fn run(args: &QuickstartArgs) -> Result<()> {
     println!();
     println!("serving on {url}/log/");
     println!("  checkpoint:   curl {url}/log/checkpoint");
-    println!("  verify again: hotline log verify --url {url} --vkey {}", args.dir.join(crate::datadir::LOG_VKEY).display());
+    println!(
+        "  verify again: hotline log verify --url {url} --vkey {}",
+        args.dir.join(crate::datadir::LOG_VKEY).display()
+    );
     if no_serve {
         let _ = stop_tx.send(());
     } else {

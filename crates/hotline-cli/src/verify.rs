@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, anyhow, bail};
 use hotline_tlog::bundle::decode_bundle;
 use hotline_tlog::note::NoteVerifier;
-use hotline_tlog::tile::{TILE_WIDTH, TileId, TileKind, partial_tiles_for_size, tile_bytes};
 use hotline_tlog::tile::TreeEdge;
+use hotline_tlog::tile::{TILE_WIDTH, TileId, TileKind, partial_tiles_for_size, tile_bytes};
 use hotline_tlog::{Checkpoint, Ed25519Verifier, Hash, Note, leaf_hash};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -169,9 +169,10 @@ pub fn verify_log(
 
     let mut edge = TreeEdge::empty();
     let mut tiles_checked = 0u64;
-    let mut earlier_root: Option<Hash> = earlier.as_ref().filter(|c| c.size == 0).map(|_| {
-        Hash::empty_root()
-    });
+    let mut earlier_root: Option<Hash> = earlier
+        .as_ref()
+        .filter(|c| c.size == 0)
+        .map(|_| Hash::empty_root());
     let bundles = cp.size.div_ceil(TILE_WIDTH);
     for n in 0..bundles {
         let width = (cp.size - n * TILE_WIDTH).min(TILE_WIDTH) as u16;
@@ -275,10 +276,7 @@ pub fn open_checkpoint(note: &[u8], vkey: &Ed25519Verifier) -> Result<(Checkpoin
     Ok((cp, n))
 }
 
-fn check_full_tiles(
-    log: &mut HttpLog,
-    touched: &hotline_tlog::tile::TouchedTiles,
-) -> Result<u64> {
+fn check_full_tiles(log: &mut HttpLog, touched: &hotline_tlog::tile::TouchedTiles) -> Result<u64> {
     let mut checked = 0;
     for (level, index, nodes) in &touched.tiles {
         if nodes.width() as u64 != TILE_WIDTH {
