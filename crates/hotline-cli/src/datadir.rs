@@ -46,24 +46,54 @@ impl DataDir {
 
     /// Creates the directory (mode 0700), the log signing key (mode 0600), the verifier key and
     /// the database. Refuses to touch an existing hotline.
+    ///
+    /// Crash-safe: every file is written under a temporary name, synced and renamed, the
+    /// database last, and a directory counts as a hotline only once its database exists. A key
+    /// left by an interrupted `init` (key, no database) was never announced and signed nothing
+    /// stored; it is kept aside as `log.key.interrupted-<time>` and a new one is made.
     pub fn init(&self, origin: &str) -> Result<Ed25519Signer> {
-        if self.db().exists() || self.path.join(LOG_KEY).exists() {
+        if self.db().exists() {
             bail!(
                 "{} already holds a hotline; refusing to overwrite it (choose another --dir)",
                 self.path.display()
             );
         }
+        let signer = Ed25519Signer::generate(origin)
+            .with_context(|| format!("origin {origin:?} cannot be a key name"))?;
         fs::create_dir_all(&self.path)
             .with_context(|| format!("creating {}", self.path.display()))?;
         fs::set_permissions(&self.path, fs::Permissions::from_mode(0o700))
             .with_context(|| format!("restricting {} to its owner", self.path.display()))?;
-        let signer = Ed25519Signer::generate(origin)
-            .with_context(|| format!("origin {origin:?} cannot be a key name"))?;
-        write_secret(&self.path.join(LOG_KEY), &signer.to_skey())?;
+        let key = self.path.join(LOG_KEY);
+        if key.exists() {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let aside = self.path.join(format!("{LOG_KEY}.interrupted-{stamp}"));
+            fs::rename(&key, &aside).with_context(|| format!("moving aside {}", key.display()))?;
+            eprintln!(
+                "note: {} held a log key but no database (an interrupted init); kept it as {}",
+                self.path.display(),
+                aside.display()
+            );
+        }
         let vkey = signer.verifier().to_vkey();
-        fs::write(self.path.join(LOG_VKEY), format!("{vkey}\n"))
-            .with_context(|| format!("writing {}", self.path.join(LOG_VKEY).display()))?;
-        sqlite::create(&self.db(), origin, &vkey)?;
+        let tmp = |name: &str| self.path.join(format!("{name}.tmp"));
+        write_secret(&tmp(LOG_KEY), &signer.to_skey())?;
+        fs::write(tmp(LOG_VKEY), format!("{vkey}\n"))
+            .with_context(|| format!("writing {}", tmp(LOG_VKEY).display()))?;
+        let db_tmp = tmp(sqlite::DB_FILE);
+        for leftover in [db_tmp.clone(), db_tmp.with_extension("tmp-wal")] {
+            let _ = fs::remove_file(leftover);
+        }
+        sqlite::create(&db_tmp, origin, &vkey)?;
+        for name in [LOG_KEY, LOG_VKEY, sqlite::DB_FILE] {
+            fs::rename(tmp(name), self.path.join(name))
+                .with_context(|| format!("renaming {}", tmp(name).display()))?;
+        }
+        File::open(&self.path)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", self.path.display()))?;
         Ok(signer)
     }
 
@@ -106,6 +136,8 @@ impl DataDir {
 
 /// Writes a secret to a new file readable only by its owner.
 pub fn write_secret(path: &Path, secret: &str) -> Result<()> {
+    // A leftover from an interrupted run is replaced; mode 0600 from the first byte.
+    let _ = fs::remove_file(path);
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -43,6 +43,34 @@ fn init_creates_private_keys_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn an_interrupted_init_can_be_run_again() {
+    let sb = Sandbox::new();
+    sb.run_ok(&["init", "--dir", "d"]);
+    // As if init had died after writing the key but before the database was in place.
+    std::fs::remove_file(sb.path("d/hotline.db")).unwrap();
+    std::fs::write(sb.path("d/hotline.db.tmp"), b"half").unwrap();
+    let out = sb.cmd(&["init", "--dir", "d"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        util::describe(&["init"], &out, "re-init")
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("an interrupted init"), "{err}");
+    let kept: Vec<_> = std::fs::read_dir(sb.path("d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("log.key.interrupted-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    sb.run_ok(&["bench", "log", "--dir", "d", "--entries", "10", "--json"]);
+    // An interrupted init also leaves bench log able to initialise the directory.
+    sb.run_ok(&["init", "--dir", "e"]);
+    std::fs::remove_file(sb.path("e/hotline.db")).unwrap();
+    sb.run_ok(&["bench", "log", "--dir", "e", "--entries", "10", "--json"]);
+}
+
+#[test]
 fn a_key_file_others_can_read_is_refused() {
     let sb = Sandbox::new();
     sb.run_ok(&["init", "--dir", "d"]);

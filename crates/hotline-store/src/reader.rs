@@ -349,10 +349,10 @@ impl LogView {
         let want = usize::from(id.width);
         match id.kind {
             TileKind::Hashes { level } => {
-                if id.is_full() {
-                    if let Some(t) = self.cache.get((level, id.index)) {
-                        return Ok(t.to_bytes());
-                    }
+                if id.is_full()
+                    && let Some(t) = self.cache.get((level, id.index))
+                {
+                    return Ok(t.to_bytes());
                 }
                 let data = self.reader.tile(level, id.index)?.ok_or_else(not_found)?;
                 let n = want * hotline_tlog::hash::HASH_SIZE;
@@ -404,10 +404,10 @@ impl NodeSource for ViewNodes<'_> {
 
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
         let (tile_level, tile_index, r, j) = node_location(level, index);
-        if let Some(t) = self.snap.tiles.get(tile_level, tile_index) {
-            if let Some(h) = t.node(r, j) {
-                return Ok(h);
-            }
+        if let Some(t) = self.snap.tiles.get(tile_level, tile_index)
+            && let Some(h) = t.node(r, j)
+        {
+            return Ok(h);
         }
         // Outside the edge the node must lie in a full tile.
         let size = self.snap.size();

@@ -364,14 +364,14 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
     }
     let edge = TreeEdge::from_partial_tiles(size, partial)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    if let Some(cp) = &snap.checkpoint {
-        if edge.root() != cp.checkpoint.root {
-            return Err(StoreError::Corrupt(format!(
-                "the right-edge tiles give root {} but the checkpoint for size {size} says {}",
-                edge.root(),
-                cp.checkpoint.root
-            )));
-        }
+    if let Some(cp) = &snap.checkpoint
+        && edge.root() != cp.checkpoint.root
+    {
+        return Err(StoreError::Corrupt(format!(
+            "the right-edge tiles give root {} but the checkpoint for size {size} says {}",
+            edge.root(),
+            cp.checkpoint.root
+        )));
     }
     let leaves = scan_tiles(&*reader, size)?;
     view.install_leaf_index(leaves);
@@ -702,7 +702,7 @@ impl Integrator {
             push_entry(&mut self.state.partial_bundle, &req.entry)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             bundle_changed = true;
-            if (index + 1) % TILE_WIDTH == 0 {
+            if (index + 1).is_multiple_of(TILE_WIDTH) {
                 bundles.push((
                     index / TILE_WIDTH,
                     std::mem::take(&mut self.state.partial_bundle),
@@ -768,10 +768,10 @@ impl Integrator {
         };
         let mut edge_tiles = TileSet::new();
         for id in hotline_tlog::tile::partial_tiles_for_size(new_size) {
-            if let TileKind::Hashes { level } = id.kind {
-                if let Some(t) = tiles.get(level, id.index) {
-                    edge_tiles.insert(level, id.index, t.clone());
-                }
+            if let TileKind::Hashes { level } = id.kind
+                && let Some(t) = tiles.get(level, id.index)
+            {
+                edge_tiles.insert(level, id.index, t.clone());
             }
         }
         self.state.edge_tiles = edge_tiles;

@@ -257,12 +257,12 @@ impl SqliteWriter {
 impl LogWriter for SqliteWriter {
     fn commit(&mut self, batch: &BatchWrite) -> Result<()> {
         let path = self.path.clone();
-        if let Some(c) = &self.checkpointer {
-            if let Some(msg) = c.failure.lock().ok().and_then(|f| f.clone()) {
-                return Err(StoreError::Corrupt(format!(
-                    "the database file could not be written: {msg}"
-                )));
-            }
+        if let Some(c) = &self.checkpointer
+            && let Some(msg) = c.failure.lock().ok().and_then(|f| f.clone())
+        {
+            return Err(StoreError::Corrupt(format!(
+                "the database file could not be written: {msg}"
+            )));
         }
         let e = db_err(&path);
         let tx = self.conn.transaction().map_err(&e)?;
@@ -342,10 +342,10 @@ impl SqliteReader {
             None => open_existing(&self.path, true)?.0,
         };
         let out = f(&conn).map_err(db_err(&self.path));
-        if let Ok(mut p) = self.pool.lock() {
-            if p.len() < 16 {
-                p.push(conn);
-            }
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < 16
+        {
+            p.push(conn);
         }
         out
     }
