@@ -34,6 +34,20 @@ pub struct BenchLogArgs {
     /// Entries each producer keeps in flight.
     #[arg(long, default_value_t = 8192)]
     pub window: usize,
+    /// Submit at most this many entries per second in total (default: as fast as possible).
+    /// Latency is only meaningful below saturation: at full speed it measures the queue.
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Build the receipt's inclusion proof for every Nth entry only (1: every entry). The other
+    /// callers stop at the durable commit, when index and signed checkpoint are known and the
+    /// proof is a pure function of them; see BENCHMARKS.md for both figures.
+    #[arg(long, default_value_t = 1)]
+    pub proof_every: u64,
+    /// Repeat the run this many times, each on a fresh log under DIR, alternating with a
+    /// baseline (the same bytes written by SQLite alone, same pragmas and transaction size),
+    /// and report medians and the ratio to the baseline.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
     /// Batching.
     #[command(flatten)]
     pub batch: BatchArgs,
@@ -114,6 +128,23 @@ pub struct BenchLogReport {
     pub latency_ms: Percentiles,
     /// Tree size after the run.
     pub final_size: u64,
+    /// Where the sequencer's time went.
+    pub sequencer: SequencerTime,
+}
+
+/// Time the sequencer's two stages spent, in seconds of wall-clock time.
+#[derive(Serialize, Debug)]
+pub struct SequencerTime {
+    /// Batches committed in this run.
+    pub batches: u64,
+    /// Integrating batches (dedup, tiles, bundles, consistency check, signature).
+    pub integrate_s: f64,
+    /// Writing batches (SQLite work).
+    pub commit_s: f64,
+    /// Making them durable (fsync of the WAL).
+    pub sync_s: f64,
+    /// Integrator waiting for the committer to take the next batch.
+    pub handoff_wait_s: f64,
 }
 
 /// Latency percentiles in milliseconds.
@@ -147,6 +178,117 @@ impl Percentiles {
             max: at(1.0),
         }
     }
+}
+
+/// Medians of repeated runs against a baseline measured in the same invocation.
+#[derive(Serialize, Debug)]
+pub struct BenchCompareReport {
+    /// Every run, in order.
+    pub runs: Vec<BenchLogReport>,
+    /// Baseline entries/s of each run (SQLite alone writing the same bytes).
+    pub baseline_entries_per_sec: Vec<f64>,
+    /// Median entries/s of hotline.
+    pub median_entries_per_sec: f64,
+    /// Median entries/s of the baseline.
+    pub median_baseline_entries_per_sec: f64,
+    /// hotline's median divided by the baseline's.
+    pub ratio_to_baseline: f64,
+    /// Median receipt latency p50 / p99 over the runs, milliseconds.
+    pub median_latency_ms: (f64, f64),
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Runs `args.runs` fresh runs under `args.dir`, each after a baseline run, and compares.
+pub fn bench_log_compare(args: &BenchLogArgs) -> Result<BenchCompareReport> {
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating {}", args.dir.display()))?;
+    let mut runs = Vec::new();
+    let mut baselines = Vec::new();
+    for i in 0..args.runs {
+        let base = args.dir.join(format!("baseline-{i}.db"));
+        let _ = std::fs::remove_file(&base);
+        // Let the previous run's writeback settle so runs do not pay for each other.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let took = hotline_store::sqlite::baseline_bundle_writes(
+            &base,
+            args.entries,
+            args.entry_size,
+            args.batch.batch_size,
+        )?;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", base.display()));
+        }
+        baselines.push(args.entries as f64 / took.as_secs_f64().max(f64::EPSILON));
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let run_dir = args.dir.join(format!("run-{i}"));
+        if run_dir.exists() {
+            std::fs::remove_dir_all(&run_dir)
+                .with_context(|| format!("removing {}", run_dir.display()))?;
+        }
+        let one = BenchLogArgs {
+            dir: run_dir.clone(),
+            entries: args.entries,
+            entry_size: args.entry_size,
+            producers: args.producers,
+            window: args.window,
+            rate: args.rate,
+            proof_every: args.proof_every,
+            runs: 1,
+            batch: args.batch.clone(),
+            json: true,
+            receipts: None,
+        };
+        let report = bench_log(&one)?;
+        std::fs::remove_dir_all(&run_dir)
+            .with_context(|| format!("removing {}", run_dir.display()))?;
+        if !args.json {
+            eprintln!(
+                "run {}/{}: hotline {:.0} entries/s, SQLite alone {:.0} entries/s",
+                i + 1,
+                args.runs,
+                report.entries_per_sec,
+                baselines[i]
+            );
+        }
+        runs.push(report);
+    }
+    let m = median(runs.iter().map(|r| r.entries_per_sec).collect());
+    let b = median(baselines.clone());
+    Ok(BenchCompareReport {
+        median_latency_ms: (
+            median(runs.iter().map(|r| r.latency_ms.p50).collect()),
+            median(runs.iter().map(|r| r.latency_ms.p99).collect()),
+        ),
+        runs,
+        baseline_entries_per_sec: baselines,
+        median_entries_per_sec: m,
+        median_baseline_entries_per_sec: b,
+        ratio_to_baseline: if b > 0.0 { m / b } else { 0.0 },
+    })
+}
+
+/// Prints a comparison for people.
+pub fn print_compare(r: &BenchCompareReport) {
+    println!(
+        "median of {} runs: hotline {:.0} entries/s; SQLite alone (same bytes, same \
+         transactions) {:.0} entries/s; ratio {:.2}",
+        r.runs.len(),
+        r.median_entries_per_sec,
+        r.median_baseline_entries_per_sec,
+        r.ratio_to_baseline
+    );
+    println!(
+        "median receipt latency: p50 {:.2} ms, p99 {:.2} ms",
+        r.median_latency_ms.0, r.median_latency_ms.1
+    );
 }
 
 /// Runs the benchmark.
@@ -202,8 +344,11 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                 let filler = &filler;
                 let bar = &bar;
                 let receipt_log = receipt_log.as_ref();
+                let proof_every = args.proof_every.max(1);
                 let window = args.window.max(1);
                 let count = args.entries / producers + u64::from(p < args.entries % producers);
+                // Seconds between two submissions of this producer, when paced.
+                let pace = args.rate.map(|r| producers as f64 / r.max(1) as f64);
                 s.spawn(move || -> Result<Vec<u32>> {
                     let mut lat = Vec::with_capacity(count as usize);
                     let mut inflight = VecDeque::with_capacity(window);
@@ -215,14 +360,25 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                                   lat: &mut Vec<u32>|
                      -> Result<()> {
                         let appended = pending.wait()?;
-                        let receipt = appended.receipt(seq.view())?;
-                        if let Some(log) = receipt_log {
-                            log.record(n, &receipt)?;
+                        if receipt_log.is_some() || n % proof_every == 0 {
+                            let receipt = appended.receipt(seq.view())?;
+                            if let Some(log) = receipt_log {
+                                log.record(n, &receipt)?;
+                            }
                         }
                         lat.push(t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                         Ok(())
                     };
+                    let paced_from = Instant::now();
                     for i in 0..count {
+                        if let Some(pace) = pace {
+                            let due =
+                                paced_from + std::time::Duration::from_secs_f64(pace * i as f64);
+                            let now = Instant::now();
+                            if due > now {
+                                std::thread::sleep(due - now);
+                            }
+                        }
                         let n = i * producers + p;
                         let e = bench_entry(filler, run_id, n);
                         let t0 = Instant::now();
@@ -253,6 +409,7 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
     })?;
     let elapsed = started.elapsed();
     bar.finish_and_clear();
+    let stats = log.sequencer.stats().snapshot();
     let final_size = log.view().snapshot().size();
     let commits = log
         .view()
@@ -278,6 +435,13 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
         batch_age_ms: args.batch.batch_age_ms,
         latency_ms: Percentiles::from_micros(all),
         final_size,
+        sequencer: SequencerTime {
+            batches: stats.batches,
+            integrate_s: stats.integrate_s,
+            commit_s: stats.commit_s,
+            sync_s: stats.sync_s,
+            handoff_wait_s: stats.handoff_wait_s,
+        },
     })
 }
 
@@ -294,6 +458,15 @@ pub fn print_report(r: &BenchLogReport) {
     println!(
         "receipt latency: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         r.latency_ms.p50, r.latency_ms.p90, r.latency_ms.p99, r.latency_ms.max
+    );
+    println!(
+        "sequencer: {} batches; integrating {:.2} s, writing {:.2} s, syncing {:.2} s, \
+         integrator waiting on the writer {:.2} s",
+        r.sequencer.batches,
+        r.sequencer.integrate_s,
+        r.sequencer.commit_s,
+        r.sequencer.sync_s,
+        r.sequencer.handoff_wait_s
     );
     println!("tree size now {}", r.final_size);
 }

@@ -188,6 +188,17 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench {
             command: BenchCommand::Log(args),
+        } if args.runs > 1 => {
+            let report = bench::bench_log_compare(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                bench::print_compare(&report);
+            }
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Log(args),
         } => {
             let report = bench::bench_log(&args)?;
             if args.json {

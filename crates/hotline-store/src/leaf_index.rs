@@ -66,6 +66,39 @@ impl LeafIndex {
         }
     }
 
+    /// Finds `leaf` or records it: returns the index of an earlier entry with this leaf hash
+    /// (`is_leaf_at(c)` confirms a candidate `c`), or records `leaf` at `index` and returns
+    /// `None`. One hash-table probe for the common case of a new leaf.
+    pub fn find_or_insert<E>(
+        &mut self,
+        leaf: &Hash,
+        index: u64,
+        mut is_leaf_at: impl FnMut(u64) -> Result<bool, E>,
+    ) -> Result<Option<u64>, E> {
+        use std::collections::hash_map::Entry;
+        let k = self.key(leaf);
+        match self.first.entry(k) {
+            Entry::Vacant(v) => {
+                v.insert(index);
+                Ok(None)
+            }
+            Entry::Occupied(o) => {
+                let first = *o.get();
+                if is_leaf_at(first)? {
+                    return Ok(Some(first));
+                }
+                let more = self.more.entry(k).or_default();
+                for &c in more.iter() {
+                    if is_leaf_at(c)? {
+                        return Ok(Some(c));
+                    }
+                }
+                more.push(index);
+                Ok(None)
+            }
+        }
+    }
+
     /// Indexes whose leaf hash shares `leaf`'s prefix; the caller confirms which, if any,
     /// holds exactly `leaf`.
     pub fn candidates(&self, leaf: &Hash) -> impl Iterator<Item = u64> + '_ {
@@ -111,6 +144,25 @@ mod tests {
             idx.candidates(&unknown)
                 .all(|c| leaves[c as usize] != unknown)
         );
+    }
+
+    #[test]
+    fn find_or_insert_confirms_candidates() {
+        let mut idx = LeafIndex::with_prefix_bits(1);
+        let leaves: Vec<Hash> = (0..50u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for (i, l) in leaves.iter().enumerate() {
+            let found = idx
+                .find_or_insert(l, i as u64, |c| Ok::<_, ()>(leaves[c as usize] == *l))
+                .unwrap();
+            assert_eq!(found, None, "leaf {i} is new");
+        }
+        for (i, l) in leaves.iter().enumerate() {
+            let found = idx
+                .find_or_insert(l, 999, |c| Ok::<_, ()>(leaves.get(c as usize) == Some(l)))
+                .unwrap();
+            assert_eq!(found, Some(i as u64));
+        }
+        assert_eq!(idx.len(), 50);
     }
 
     #[test]

@@ -46,14 +46,25 @@ pub struct BatchWrite {
 
 /// The sequencer's write side of a store. Exactly one writer exists at a time.
 ///
-/// Contract: when `commit` returns `Ok`, every bundle, tile and the checkpoint of the batch are
-/// on stable storage and visible to readers together; when it returns `Err`, none of them is
-/// visible, and the caller must stop (a failed fsync is never retried). `commit` refuses a batch
-/// whose `old_size` is not the size of the latest stored checkpoint, so a second writer can
-/// never fork the log.
+/// Contract: `commit` writes one batch atomically — every bundle, tile and the checkpoint, or
+/// none of them — and refuses a batch whose `old_size` is not the size of the latest stored
+/// checkpoint, so a second writer can never fork the log. A batch is durable once a
+/// [`LogSyncer::sync`] that *started after* its `commit` returned has succeeded; nothing of a
+/// batch may be shown to anyone before that. (A backend whose `commit` is itself durable has a
+/// syncer that does nothing.) After any error the caller must stop: a failed fsync is never
+/// retried.
 pub trait LogWriter: Send {
-    /// Writes one batch atomically and durably.
+    /// Writes one batch atomically.
     fn commit(&mut self, batch: &BatchWrite) -> Result<()>;
+    /// A handle that makes committed batches durable, usable from another thread so the next
+    /// batch can be written while the previous one is being synced.
+    fn syncer(&self) -> Result<Box<dyn LogSyncer>>;
+}
+
+/// Makes everything committed so far durable (see [`LogWriter`]).
+pub trait LogSyncer: Send {
+    /// Blocks until every batch committed before this call is on stable storage.
+    fn sync(&mut self) -> Result<()>;
 }
 
 /// The read side of a store, shared by any number of threads (and, for a networked database,

@@ -235,15 +235,12 @@ impl LogView {
         }
     }
 
-    /// Records newly committed leaves, `first` being the index of `leaves[0]`.
-    pub fn index_leaves(&self, first: u64, leaves: &[Hash]) {
-        let mut g = match self.leaves.write() {
+    /// Write access to the leaf index, for the sequencer. It may record leaves before they are
+    /// durable: readers only accept an index below the size of the snapshot they hold.
+    pub fn leaf_index_mut(&self) -> std::sync::RwLockWriteGuard<'_, LeafIndex> {
+        match self.leaves.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
-        };
-        g.reserve(leaves.len());
-        for (i, l) in leaves.iter().enumerate() {
-            g.insert(l, first + i as u64);
         }
     }
 
@@ -266,7 +263,11 @@ impl LogView {
 
     /// A node source for proofs in the tree of `snap`.
     pub fn nodes<'a>(&'a self, snap: &'a LogSnapshot) -> ViewNodes<'a> {
-        ViewNodes { view: self, snap }
+        ViewNodes {
+            view: self,
+            snap,
+            last: std::cell::Cell::new(None),
+        }
     }
 
     fn full_tile(&self, level: u8, index: u64) -> Result<Arc<TileNodes>> {
@@ -387,9 +388,11 @@ impl LogView {
 pub struct ViewNodes<'a> {
     view: &'a LogView,
     snap: &'a LogSnapshot,
+    /// The snapshot tile used last: a proof asks for up to eight nodes of one tile in a row.
+    last: std::cell::Cell<Option<(u8, u64, &'a TileNodes)>>,
 }
 
-impl NodeSource for ViewNodes<'_> {
+impl<'a> NodeSource for ViewNodes<'a> {
     type Error = StoreError;
 
     fn cached_range(&self, lo: u64, hi: u64) -> Option<Hash> {
@@ -404,9 +407,18 @@ impl NodeSource for ViewNodes<'_> {
 
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
         let (tile_level, tile_index, r, j) = node_location(level, index);
-        if let Some(t) = self.snap.tiles.get(tile_level, tile_index)
-            && let Some(h) = t.node(r, j)
-        {
+        let tile = match self.last.get() {
+            Some((l, i, t)) if (l, i) == (tile_level, tile_index) => Some(t),
+            _ => {
+                let snap: &'a LogSnapshot = self.snap;
+                let t = snap.tiles.get(tile_level, tile_index).map(|t| &**t);
+                if let Some(t) = t {
+                    self.last.set(Some((tile_level, tile_index, t)));
+                }
+                t
+            }
+        };
+        if let Some(h) = tile.and_then(|t| t.node(r, j)) {
             return Ok(h);
         }
         // Outside the edge the node must lie in a full tile.

@@ -12,15 +12,15 @@
 //! 5. Write bundles, tiles and checkpoint in one transaction and wait for it to be durable.
 //! 6. Only then: publish the snapshot to readers, index the leaves, reply to every caller.
 //!
-//! Steps 1–4 run on the sequencer thread, steps 5–6 on a commit thread, so one batch is
-//! integrated while the previous one is being made durable. Nothing of a batch is visible to
-//! anyone before its step 5 has returned.
+//! Steps 1–4 run on the sequencer thread; step 5 is split between a commit thread (the
+//! transaction's writes) and a sync thread (the fsync, one for every batch waiting), which also
+//! does step 6. So one batch is integrated while the previous one is written and the one before
+//! it is synced. Nothing of a batch is visible to anyone before its fsync has returned.
 //!
 //! A failed commit stops the sequencer for good: the error is reported to every waiting and
 //! future caller, and nothing is retried (after a failed fsync the page cache can no longer be
 //! trusted).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -59,6 +59,63 @@ impl Default for SequencerConfig {
             queue_depth: 65_536,
         }
     }
+}
+
+/// Counters of the sequencer's work, for benchmarks and operators: where the time goes.
+#[derive(Debug, Default)]
+pub struct SequencerStats {
+    /// Batches committed.
+    pub batches: std::sync::atomic::AtomicU64,
+    /// New entries committed.
+    pub entries: std::sync::atomic::AtomicU64,
+    /// Nanoseconds the integrator spent integrating batches (dedup, tiles, bundles, signing).
+    pub integrate_ns: std::sync::atomic::AtomicU64,
+    /// Nanoseconds the committer spent writing batches (SQLite work, without fsync).
+    pub commit_ns: std::sync::atomic::AtomicU64,
+    /// Nanoseconds the syncer spent making written batches durable (fsync).
+    pub sync_ns: std::sync::atomic::AtomicU64,
+    /// Nanoseconds the integrator waited for the committer to take a batch.
+    pub handoff_wait_ns: std::sync::atomic::AtomicU64,
+}
+
+impl SequencerStats {
+    fn add(counter: &std::sync::atomic::AtomicU64, since: Instant) {
+        counter.fetch_add(
+            since.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// A plain copy of the counters, times in seconds.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        let secs = |c: &std::sync::atomic::AtomicU64| c.load(Relaxed) as f64 / 1e9;
+        StatsSnapshot {
+            batches: self.batches.load(Relaxed),
+            entries: self.entries.load(Relaxed),
+            integrate_s: secs(&self.integrate_ns),
+            commit_s: secs(&self.commit_ns),
+            sync_s: secs(&self.sync_ns),
+            handoff_wait_s: secs(&self.handoff_wait_ns),
+        }
+    }
+}
+
+/// A copy of [`SequencerStats`], times in seconds of wall-clock time per stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatsSnapshot {
+    /// Batches made durable.
+    pub batches: u64,
+    /// New entries made durable.
+    pub entries: u64,
+    /// Integrating (dedup, tiles, bundles, consistency check, signature).
+    pub integrate_s: f64,
+    /// Writing batches (SQLite work).
+    pub commit_s: f64,
+    /// Making them durable (fsync).
+    pub sync_s: f64,
+    /// Integrator waiting for the committer to take a batch.
+    pub handoff_wait_s: f64,
 }
 
 /// Why an entry was not appended.
@@ -149,6 +206,7 @@ struct Request {
 #[derive(Clone)]
 pub struct SequencerHandle {
     tx: flume::Sender<Request>,
+    stats: Arc<SequencerStats>,
     stopped: Arc<OnceLock<Arc<str>>>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
     view: Arc<LogView>,
@@ -194,6 +252,11 @@ impl SequencerHandle {
     /// The read view the sequencer publishes to.
     pub fn view(&self) -> &Arc<LogView> {
         &self.view
+    }
+
+    /// Work counters.
+    pub fn stats(&self) -> &SequencerStats {
+        &self.stats
     }
 
     /// Why the sequencer stopped, if it did.
@@ -276,7 +339,9 @@ pub fn start(
     let state = recover(&view, &signer)?;
     let (tx, rx) = flume::bounded(config.queue_depth.max(1));
     let stopped = Arc::new(OnceLock::new());
+    let stats = Arc::new(SequencerStats::default());
     let integrator = Integrator {
+        stats: stats.clone(),
         view: view.clone(),
         signer,
         config,
@@ -285,6 +350,7 @@ pub fn start(
         in_flight: std::collections::VecDeque::new(),
     };
     let committer = Committer {
+        stats: stats.clone(),
         writer,
         view: view.clone(),
         stopped: stopped.clone(),
@@ -298,6 +364,7 @@ pub fn start(
         })?;
     Ok(SequencerHandle {
         tx,
+        stats,
         stopped,
         thread: Arc::new(Mutex::new(Some(thread))),
         view,
@@ -500,14 +567,15 @@ fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
 /// bundles, consistency check, signature). Runs one batch ahead of the committer, so the next
 /// batch is prepared while the previous one is being made durable.
 struct Integrator {
+    stats: Arc<SequencerStats>,
     view: Arc<LogView>,
     signer: Ed25519Signer,
     config: SequencerConfig,
     state: RecoveredState,
     stopped: Arc<OnceLock<Arc<str>>>,
-    /// Leaves of the batches handed to the committer that may not be durable and indexed yet
-    /// (at most the last two: the channel holds one and the committer works on one).
-    in_flight: std::collections::VecDeque<HashMap<Hash, u64, foldhash::fast::RandomState>>,
+    /// Leaves of the batches handed to the committer that were not published yet when the
+    /// current batch started, as (index of the first, leaf hashes).
+    in_flight: std::collections::VecDeque<(u64, Vec<Hash>)>,
 }
 
 /// One integrated batch on its way to the committer.
@@ -515,11 +583,12 @@ struct Integrated {
     requests: Vec<Request>,
     outcomes: Vec<(u64, bool)>,
     /// `None` when every entry was a duplicate: nothing to write.
-    write: Option<(BatchWrite, Arc<LogSnapshot>, Vec<Hash>)>,
+    write: Option<(BatchWrite, Arc<LogSnapshot>)>,
 }
 
 /// Stage two: makes each batch durable, then publishes it and replies.
 struct Committer {
+    stats: Arc<SequencerStats>,
     writer: Box<dyn LogWriter>,
     view: Arc<LogView>,
     stopped: Arc<OnceLock<Arc<str>>>,
@@ -538,36 +607,147 @@ fn stop_reason(e: &StoreError) -> Arc<str> {
     ))
 }
 
+/// A committed batch on its way to the syncer.
+struct Committed {
+    requests: Vec<Request>,
+    outcomes: Vec<(u64, bool)>,
+    /// The snapshot to publish once durable, and how many entries the batch added.
+    snapshot: Option<(Arc<LogSnapshot>, u64)>,
+}
+
 impl Committer {
     fn run(mut self, rx: std::sync::mpsc::Receiver<Integrated>) {
+        let syncer = match self.writer.syncer() {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = stop_reason(&e);
+                let _ = self.stopped.set(reason.clone());
+                while let Ok(batch) = rx.recv() {
+                    fail_all(batch.requests, &reason);
+                }
+                return;
+            }
+        };
+        // Unbounded on purpose: the integrator already bounds batches in flight, and the
+        // committer must never wait for the syncer (that would serialise write and fsync again).
+        let (tx, srx) = std::sync::mpsc::channel::<Committed>();
+        let stage = Syncer {
+            syncer,
+            view: self.view.clone(),
+            stopped: self.stopped.clone(),
+            stats: self.stats.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("hotline-sync".into())
+            .spawn(move || stage.run(srx));
+        let thread = match thread {
+            Ok(t) => t,
+            Err(e) => {
+                let reason: Arc<str> = Arc::from(format!("cannot start the sync thread: {e}"));
+                let _ = self.stopped.set(reason.clone());
+                while let Ok(batch) = rx.recv() {
+                    fail_all(batch.requests, &reason);
+                }
+                return;
+            }
+        };
         while let Ok(batch) = rx.recv() {
             if let Some(reason) = self.stopped.get().cloned() {
                 fail_all(batch.requests, &reason);
                 continue;
             }
-            let published = match batch.write {
-                None => self.view.snapshot(),
-                Some((write, snap, leaves)) => {
-                    if let Err(e) = self.writer.commit(&write) {
+            let snapshot = match batch.write {
+                None => None,
+                Some((write, snap)) => {
+                    let started = Instant::now();
+                    let committed = self.writer.commit(&write);
+                    SequencerStats::add(&self.stats.commit_ns, started);
+                    if let Err(e) = committed {
                         let reason = stop_reason(&e);
                         tracing::error!(%reason, "sequencer stopped");
                         let _ = self.stopped.set(reason.clone());
                         fail_all(batch.requests, &reason);
                         continue;
                     }
-                    // Durable: index, publish, reply.
-                    self.view.index_leaves(write.old_size, &leaves);
-                    self.view.publish(snap.clone());
-                    snap
+                    Some((snap, write.new_size - write.old_size))
                 }
             };
-            for (req, (index, new)) in batch.requests.into_iter().zip(batch.outcomes) {
-                let _ = req.reply.send(Ok(Appended {
-                    index,
-                    leaf_hash: req.leaf,
-                    new,
-                    snapshot: published.clone(),
-                }));
+            let item = Committed {
+                requests: batch.requests,
+                outcomes: batch.outcomes,
+                snapshot,
+            };
+            if let Err(unsent) = tx.send(item) {
+                let reason = self
+                    .stopped
+                    .get()
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from("the sync thread exited"));
+                fail_all(unsent.0.requests, &reason);
+            }
+        }
+        drop(tx);
+        let _ = thread.join();
+    }
+}
+
+/// Stage three: makes committed batches durable (one fsync for all that are waiting), then
+/// publishes them and replies, strictly in order.
+struct Syncer {
+    syncer: Box<dyn crate::LogSyncer>,
+    view: Arc<LogView>,
+    stopped: Arc<OnceLock<Arc<str>>>,
+    stats: Arc<SequencerStats>,
+}
+
+impl Syncer {
+    fn run(mut self, rx: std::sync::mpsc::Receiver<Committed>) {
+        while let Ok(first) = rx.recv() {
+            let mut ready = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                ready.push(more);
+            }
+            if let Some(reason) = self.stopped.get().cloned() {
+                for item in ready {
+                    fail_all(item.requests, &reason);
+                }
+                continue;
+            }
+            if ready.iter().any(|c| c.snapshot.is_some()) {
+                let started = Instant::now();
+                let synced = self.syncer.sync();
+                SequencerStats::add(&self.stats.sync_ns, started);
+                if let Err(e) = synced {
+                    let reason = stop_reason(&e);
+                    tracing::error!(%reason, "sequencer stopped");
+                    let _ = self.stopped.set(reason.clone());
+                    for item in ready {
+                        fail_all(item.requests, &reason);
+                    }
+                    continue;
+                }
+            }
+            for item in ready {
+                // Durable: publish, reply. (The integrator already indexed the leaves; readers
+                // ignore indexes beyond the snapshot they hold.)
+                let published = match item.snapshot {
+                    Some((snap, added)) => {
+                        self.view.publish(snap.clone());
+                        use std::sync::atomic::Ordering::Relaxed;
+                        self.stats.batches.fetch_add(1, Relaxed);
+                        self.stats.entries.fetch_add(added, Relaxed);
+                        snap
+                    }
+                    None => self.view.snapshot(),
+                };
+                for (req, (index, new)) in item.requests.into_iter().zip(item.outcomes) {
+                    let _ = req.reply.send(Ok(Appended {
+                        index,
+                        leaf_hash: req.leaf,
+                        new,
+                        snapshot: published.clone(),
+                    }));
+                }
             }
         }
     }
@@ -616,7 +796,10 @@ impl Integrator {
                 fail_all(batch, &reason);
                 break;
             }
-            let integrated = match self.integrate(batch) {
+            let started = Instant::now();
+            let integrated = self.integrate(batch);
+            SequencerStats::add(&self.stats.integrate_ns, started);
+            let integrated = match integrated {
                 Ok(i) => i,
                 Err((e, requests)) => {
                     let reason = stop_reason(&e);
@@ -626,7 +809,10 @@ impl Integrator {
                     break;
                 }
             };
-            if let Err(unsent) = tx.send(integrated) {
+            let started = Instant::now();
+            let sent = tx.send(integrated);
+            SequencerStats::add(&self.stats.handoff_wait_ns, started);
+            if let Err(unsent) = sent {
                 let reason = self
                     .stopped
                     .get()
@@ -634,11 +820,6 @@ impl Integrator {
                     .unwrap_or_else(|| Arc::from("the commit thread exited"));
                 fail_all(unsent.0.requests, &reason);
                 break;
-            }
-            // The send returned, so the committer has taken the previous batch, which means
-            // the one before it is durable, indexed and published.
-            while self.in_flight.len() > 2 {
-                self.in_flight.pop_front();
             }
         }
         drop(tx);
@@ -651,9 +832,9 @@ impl Integrator {
 
     fn integrate(
         &mut self,
-        batch: Vec<Request>,
+        mut batch: Vec<Request>,
     ) -> std::result::Result<Integrated, (StoreError, Vec<Request>)> {
-        match self.integrate_inner(&batch) {
+        match self.integrate_inner(&mut batch) {
             Ok((outcomes, write)) => Ok(Integrated {
                 requests: batch,
                 outcomes,
@@ -666,48 +847,63 @@ impl Integrator {
     #[allow(clippy::type_complexity)]
     fn integrate_inner(
         &mut self,
-        batch: &[Request],
-    ) -> Result<(
-        Vec<(u64, bool)>,
-        Option<(BatchWrite, Arc<LogSnapshot>, Vec<Hash>)>,
-    )> {
+        batch: &mut [Request],
+    ) -> Result<(Vec<(u64, bool)>, Option<(BatchWrite, Arc<LogSnapshot>)>)> {
         let snap = self.view.snapshot();
+        // Batches up to the published size are readable through the snapshot; keep the leaves
+        // of the later ones (written or being synced, not yet published) at hand.
+        self.in_flight
+            .retain(|(first, l)| first + l.len() as u64 > snap.size());
         let old_size = self.state.edge.size();
         let mut leaves: Vec<Hash> = Vec::with_capacity(batch.len());
         let mut outcomes: Vec<(u64, bool)> = Vec::with_capacity(batch.len());
-        let mut in_batch: HashMap<Hash, u64, foldhash::fast::RandomState> =
-            HashMap::with_capacity_and_hasher(batch.len(), foldhash::fast::RandomState::default());
         let mut bundles: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bundle_changed = false;
-        for req in batch {
-            let earlier = match in_batch.get(&req.leaf) {
-                Some(&i) => Some(i),
-                None => match self
-                    .in_flight
-                    .iter()
-                    .find_map(|m| m.get(&req.leaf).copied())
-                {
-                    Some(i) => Some(i),
-                    None => self.view.find_leaf(&snap, &req.leaf)?,
-                },
-            };
-            if let Some(i) = earlier {
-                outcomes.push((i, false));
-                continue;
-            }
-            let index = old_size + leaves.len() as u64;
-            in_batch.insert(req.leaf, index);
-            leaves.push(req.leaf);
-            outcomes.push((index, true));
-            push_entry(&mut self.state.partial_bundle, &req.entry)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            bundle_changed = true;
-            if (index + 1).is_multiple_of(TILE_WIDTH) {
-                bundles.push((
-                    index / TILE_WIDTH,
-                    std::mem::take(&mut self.state.partial_bundle),
-                ));
-                bundle_changed = false;
+        {
+            // Leaves are indexed as they are assigned, so a duplicate later in the batch or in
+            // the next batches is found; a candidate is confirmed against its full leaf hash.
+            let mut index = self.view.leaf_index_mut();
+            index.reserve(batch.len());
+            for req in batch.iter_mut() {
+                let index_new = old_size + leaves.len() as u64;
+                let in_flight = &self.in_flight;
+                let view = &self.view;
+                let snap = &snap;
+                let leaves_so_far = &leaves;
+                let earlier = index.find_or_insert(&req.leaf, index_new, |c| {
+                    let leaf_at_c = if c >= old_size {
+                        leaves_so_far.get((c - old_size) as usize).copied()
+                    } else if c < snap.size() {
+                        Some(view.leaf_hash(snap, c)?)
+                    } else {
+                        in_flight.iter().find_map(|(first, l)| {
+                            c.checked_sub(*first)
+                                .and_then(|i| l.get(i as usize))
+                                .copied()
+                        })
+                    };
+                    Ok::<_, StoreError>(leaf_at_c == Some(req.leaf))
+                })?;
+                if let Some(i) = earlier {
+                    outcomes.push((i, false));
+                    continue;
+                }
+                leaves.push(req.leaf);
+                outcomes.push((index_new, true));
+                // The entry's bytes now live in the bundle; free them here, not in the
+                // committer, which is the busier thread.
+                let entry = std::mem::take(&mut req.entry);
+                push_entry(&mut self.state.partial_bundle, &entry)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                drop(entry);
+                bundle_changed = true;
+                if (index_new + 1).is_multiple_of(TILE_WIDTH) {
+                    bundles.push((
+                        index_new / TILE_WIDTH,
+                        std::mem::take(&mut self.state.partial_bundle),
+                    ));
+                    bundle_changed = false;
+                }
             }
         }
         if leaves.is_empty() {
@@ -776,9 +972,9 @@ impl Integrator {
         }
         self.state.edge_tiles = edge_tiles;
         self.state.checkpoint = Some(signed.clone());
-        self.in_flight.push_back(in_batch);
+        self.in_flight.push_back((old_size, leaves));
         let snap = Arc::new(LogSnapshot::new(Some(signed), tiles)?);
-        Ok((outcomes, Some((write, snap, leaves))))
+        Ok((outcomes, Some((write, snap))))
     }
 }
 

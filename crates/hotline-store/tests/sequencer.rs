@@ -117,6 +117,69 @@ fn concurrent_appends_get_distinct_indexes_and_valid_receipts() {
 }
 
 #[test]
+fn duplicates_of_entries_still_in_flight_get_the_same_index() {
+    // Small batches and many entries in flight: a repeat often arrives while its first copy is
+    // integrated, written or being synced but not yet published.
+    let log = Log::new();
+    let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(&log.db).unwrap());
+    let view = Arc::new(LogView::new(reader).unwrap());
+    let h = sequencer::start(
+        Box::new(SqliteWriter::open(&log.db).unwrap()),
+        view,
+        log.signer(),
+        SequencerConfig {
+            batch_size: 16,
+            ..SequencerConfig::default()
+        },
+    )
+    .unwrap();
+    let repeated: Vec<Vec<u8>> = (0..20)
+        .map(|i| format!("repeated {i}\n").into_bytes())
+        .collect();
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let h = h.clone();
+            let repeated = repeated.clone();
+            std::thread::spawn(move || {
+                let pending: Vec<_> = (0..3000u64)
+                    .map(|i| {
+                        let e = if i % 7 == 0 {
+                            repeated[(i / 7 % 20) as usize].clone()
+                        } else {
+                            entry(t * 100_000 + i)
+                        };
+                        (e.clone(), h.submit(e).unwrap())
+                    })
+                    .collect();
+                pending
+                    .into_iter()
+                    .map(|(e, p)| (e, p.wait().unwrap()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut index_of: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+    let mut new_count = 0u64;
+    for t in threads {
+        for (e, a) in t.join().unwrap() {
+            if a.new {
+                new_count += 1;
+            }
+            let first = *index_of.entry(e.clone()).or_insert(a.index);
+            assert_eq!(first, a.index, "one entry got two indexes");
+            check_receipt(&h, &log.signer(), &e, &a);
+        }
+    }
+    let unique = index_of.len() as u64;
+    assert_eq!(
+        new_count, unique,
+        "every distinct entry is appended exactly once"
+    );
+    assert_eq!(h.view().snapshot().size(), unique);
+    h.shutdown();
+}
+
+#[test]
 fn state_survives_restart_and_duplicates_are_found_after_it() {
     let log = Log::new();
     let h = log.start().unwrap();
