@@ -352,14 +352,17 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                 s.spawn(move || -> Result<Vec<u32>> {
                     let mut lat = Vec::with_capacity(count as usize);
                     let mut inflight = VecDeque::with_capacity(window);
-                    let finish = |(t0, n, pending): (
-                        Instant,
-                        u64,
-                        hotline_store::sequencer::PendingAppend,
-                    ),
+                    // Latency is taken when the producer sees the outcome; it looks after every
+                    // submission, so that is within one submission of its arrival.
+                    let finish = |t0: Instant,
+                                  n: u64,
+                                  appended: Result<
+                        hotline_store::sequencer::Appended,
+                        hotline_store::sequencer::AppendError,
+                    >,
                                   lat: &mut Vec<u32>|
                      -> Result<()> {
-                        let appended = pending.wait()?;
+                        let appended = appended?;
                         if receipt_log.is_some() || n % proof_every == 0 {
                             let receipt = appended.receipt(seq.view())?;
                             if let Some(log) = receipt_log {
@@ -384,16 +387,24 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                         let t0 = Instant::now();
                         inflight.push_back((t0, n, seq.submit(e)?));
                         if inflight.len() >= window
-                            && let Some(x) = inflight.pop_front()
+                            && let Some((t0, n, pending)) = inflight.pop_front()
                         {
-                            finish(x, &mut lat)?;
+                            finish(t0, n, pending.wait(), &mut lat)?;
+                        }
+                        while let Some(front) = inflight.front_mut() {
+                            let Some(outcome) = front.2.try_wait() else {
+                                break;
+                            };
+                            let (t0, n) = (front.0, front.1);
+                            inflight.pop_front();
+                            finish(t0, n, outcome, &mut lat)?;
                         }
                         if i % 4096 == 0 {
                             bar.set_position(bar.position().max(i * producers));
                         }
                     }
-                    while let Some(x) = inflight.pop_front() {
-                        finish(x, &mut lat)?;
+                    while let Some((t0, n, pending)) = inflight.pop_front() {
+                        finish(t0, n, pending.wait(), &mut lat)?;
                     }
                     Ok(lat)
                 })

@@ -3,7 +3,8 @@
 //! Write path for one batch (see ARCHITECTURE.md for what a crash leaves at each step):
 //!
 //! 1. Collect queued entries: stop at `batch_size` entries, at `batch_age` after the first one,
-//!    or when no entry arrived for `batch_idle` (group commit: a lone entry is not held back).
+//!    or as soon as the queue is empty while no earlier batch is still being written or synced
+//!    (group commit: a lone entry is not held back, and under load batches grow by themselves).
 //! 2. Drop entries already in the log or earlier in the batch; they get the existing index.
 //! 3. Append the new leaf hashes to the in-memory right edge; build the tiles and entry bundles
 //!    they complete or extend.
@@ -44,8 +45,8 @@ pub struct SequencerConfig {
     pub batch_size: usize,
     /// Longest time the first entry of a batch waits for others before the batch is committed.
     pub batch_age: Duration,
-    /// A batch is committed early when no new entry arrived for this long.
-    pub batch_idle: Duration,
+    /// How often a gathering batch checks whether the previous one is durable yet.
+    pub poll_interval: Duration,
     /// Entries that may wait in the queue; callers wait for room beyond that.
     pub queue_depth: usize,
 }
@@ -55,7 +56,7 @@ impl Default for SequencerConfig {
         SequencerConfig {
             batch_size: 4096,
             batch_age: Duration::from_millis(50),
-            batch_idle: Duration::from_micros(250),
+            poll_interval: Duration::from_micros(200),
             queue_depth: 65_536,
         }
     }
@@ -228,6 +229,15 @@ impl PendingAppend {
         )
     }
 
+    /// The outcome if it is already known, without waiting.
+    pub fn try_wait(&mut self) -> Option<Result<Appended, AppendError>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(self.stopped_error())),
+        }
+    }
+
     /// Waits for the outcome, blocking the thread (not for use inside an async runtime).
     pub fn wait(self) -> Result<Appended, AppendError> {
         let stopped = self.stopped_error();
@@ -340,7 +350,9 @@ pub fn start(
     let (tx, rx) = flume::bounded(config.queue_depth.max(1));
     let stopped = Arc::new(OnceLock::new());
     let stats = Arc::new(SequencerStats::default());
+    let downstream = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let integrator = Integrator {
+        downstream: downstream.clone(),
         stats: stats.clone(),
         view: view.clone(),
         signer,
@@ -350,6 +362,7 @@ pub fn start(
         in_flight: std::collections::VecDeque::new(),
     };
     let committer = Committer {
+        downstream,
         stats: stats.clone(),
         writer,
         view: view.clone(),
@@ -567,6 +580,8 @@ fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
 /// bundles, consistency check, signature). Runs one batch ahead of the committer, so the next
 /// batch is prepared while the previous one is being made durable.
 struct Integrator {
+    /// Batches handed on and not yet published (written, or being synced).
+    downstream: Arc<std::sync::atomic::AtomicUsize>,
     stats: Arc<SequencerStats>,
     view: Arc<LogView>,
     signer: Ed25519Signer,
@@ -588,6 +603,7 @@ struct Integrated {
 
 /// Stage two: makes each batch durable, then publishes it and replies.
 struct Committer {
+    downstream: Arc<std::sync::atomic::AtomicUsize>,
     stats: Arc<SequencerStats>,
     writer: Box<dyn LogWriter>,
     view: Arc<LogView>,
@@ -632,6 +648,7 @@ impl Committer {
         // committer must never wait for the syncer (that would serialise write and fsync again).
         let (tx, srx) = std::sync::mpsc::channel::<Committed>();
         let stage = Syncer {
+            downstream: self.downstream.clone(),
             syncer,
             view: self.view.clone(),
             stopped: self.stopped.clone(),
@@ -694,6 +711,7 @@ impl Committer {
 /// Stage three: makes committed batches durable (one fsync for all that are waiting), then
 /// publishes them and replies, strictly in order.
 struct Syncer {
+    downstream: Arc<std::sync::atomic::AtomicUsize>,
     syncer: Box<dyn crate::LogSyncer>,
     view: Arc<LogView>,
     stopped: Arc<OnceLock<Arc<str>>>,
@@ -748,6 +766,8 @@ impl Syncer {
                         snapshot: published.clone(),
                     }));
                 }
+                self.downstream
+                    .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             }
         }
     }
@@ -783,13 +803,20 @@ impl Integrator {
                     Err(flume::TryRecvError::Disconnected) => break,
                     Err(flume::TryRecvError::Empty) => {}
                 }
+                // Queue drained. Nothing being written or synced: commit now, a lone entry is
+                // not held back. Otherwise keep gathering while the previous batch is on its
+                // way to disk, up to the batch age.
+                if self.downstream.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                    break;
+                }
                 let left = self.config.batch_age.saturating_sub(opened.elapsed());
                 if left.is_zero() {
                     break;
                 }
-                match rx.recv_timeout(left.min(self.config.batch_idle)) {
+                match rx.recv_timeout(left.min(self.config.poll_interval)) {
                     Ok(r) => batch.push(r),
-                    Err(_) => break,
+                    Err(flume::RecvTimeoutError::Timeout) => {}
+                    Err(flume::RecvTimeoutError::Disconnected) => break,
                 }
             }
             if let Some(reason) = self.stopped.get().cloned() {
@@ -810,6 +837,8 @@ impl Integrator {
                 }
             };
             let started = Instant::now();
+            self.downstream
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             let sent = tx.send(integrated);
             SequencerStats::add(&self.stats.handoff_wait_ns, started);
             if let Err(unsent) = sent {
