@@ -363,7 +363,7 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                                   lat: &mut Vec<u32>|
                      -> Result<()> {
                         let appended = appended?;
-                        if receipt_log.is_some() || n % proof_every == 0 {
+                        if receipt_log.is_some() || n.is_multiple_of(proof_every) {
                             let receipt = appended.receipt(seq.view())?;
                             if let Some(log) = receipt_log {
                                 log.record(n, &receipt)?;
