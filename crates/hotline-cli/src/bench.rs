@@ -38,6 +38,10 @@ pub struct BenchLogArgs {
     /// Latency is only meaningful below saturation: at full speed it measures the queue.
     #[arg(long)]
     pub rate: Option<u64>,
+    /// Entries each producer submits together (one queue slot and one reply for the group),
+    /// as a bulk importer would; 1 submits entry by entry, as independent callers do.
+    #[arg(long, default_value_t = 1)]
+    pub group: usize,
     /// Build the receipt's inclusion proof for every Nth entry only (1: every entry). The other
     /// callers stop at the durable commit, when index and signed checkpoint are known and the
     /// proof is a pure function of them; see BENCHMARKS.md for both figures.
@@ -241,6 +245,7 @@ pub fn bench_log_compare(args: &BenchLogArgs) -> Result<BenchCompareReport> {
             window: args.window,
             rate: args.rate,
             proof_every: args.proof_every,
+            group: args.group,
             runs: 1,
             batch: args.batch.clone(),
             json: true,
@@ -352,28 +357,39 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                 s.spawn(move || -> Result<Vec<u32>> {
                     let mut lat = Vec::with_capacity(count as usize);
                     let mut inflight = VecDeque::with_capacity(window);
+                    let mut inflight_entries = 0usize;
+                    let group = args.group.max(1);
                     // Latency is taken when the producer sees the outcome; it looks after every
-                    // submission, so that is within one submission of its arrival.
+                    // submission, so that is within one submission of its arrival. Entries
+                    // submitted together share their group's latency.
                     let finish = |t0: Instant,
-                                  n: u64,
-                                  appended: Result<
-                        hotline_store::sequencer::Appended,
+                                  first_i: u64,
+                                  outcome: Result<
+                        hotline_store::sequencer::AppendedGroup,
                         hotline_store::sequencer::AppendError,
                     >,
                                   lat: &mut Vec<u32>|
-                     -> Result<()> {
-                        let appended = appended?;
-                        if receipt_log.is_some() || n.is_multiple_of(proof_every) {
-                            let receipt = appended.receipt(seq.view())?;
-                            if let Some(log) = receipt_log {
-                                log.record(n, &receipt)?;
+                     -> Result<usize> {
+                        let outcome = outcome?;
+                        for k in 0..outcome.entries.len() {
+                            let n = (first_i + k as u64) * producers + p;
+                            if receipt_log.is_some() || n.is_multiple_of(proof_every) {
+                                let appended = outcome
+                                    .get(k)
+                                    .ok_or_else(|| anyhow!("missing outcome {k}"))?;
+                                let receipt = appended.receipt(seq.view())?;
+                                if let Some(log) = receipt_log {
+                                    log.record(n, &receipt)?;
+                                }
                             }
                         }
-                        lat.push(t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                        Ok(())
+                        let micros = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                        lat.extend(std::iter::repeat_n(micros, outcome.entries.len()));
+                        Ok(outcome.entries.len())
                     };
                     let paced_from = Instant::now();
-                    for i in 0..count {
+                    let mut i = 0u64;
+                    while i < count {
                         if let Some(pace) = pace {
                             let due =
                                 paced_from + std::time::Duration::from_secs_f64(pace * i as f64);
@@ -382,29 +398,33 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
                                 std::thread::sleep(due - now);
                             }
                         }
-                        let n = i * producers + p;
-                        let e = bench_entry(filler, run_id, n);
+                        let len = (group as u64).min(count - i);
+                        let entries: Vec<Vec<u8>> = (i..i + len)
+                            .map(|k| bench_entry(filler, run_id, k * producers + p))
+                            .collect();
                         let t0 = Instant::now();
-                        inflight.push_back((t0, n, seq.submit(e)?));
-                        if inflight.len() >= window
-                            && let Some((t0, n, pending)) = inflight.pop_front()
+                        inflight.push_back((t0, i, seq.submit_many(entries)?));
+                        inflight_entries += len as usize;
+                        i += len;
+                        if inflight_entries >= window
+                            && let Some((t0, first_i, pending)) = inflight.pop_front()
                         {
-                            finish(t0, n, pending.wait(), &mut lat)?;
+                            inflight_entries -= finish(t0, first_i, pending.wait(), &mut lat)?;
                         }
                         while let Some(front) = inflight.front_mut() {
                             let Some(outcome) = front.2.try_wait() else {
                                 break;
                             };
-                            let (t0, n) = (front.0, front.1);
+                            let (t0, first_i) = (front.0, front.1);
                             inflight.pop_front();
-                            finish(t0, n, outcome, &mut lat)?;
+                            inflight_entries -= finish(t0, first_i, outcome, &mut lat)?;
                         }
-                        if i % 4096 == 0 {
+                        if i % 4096 < len {
                             bar.set_position(bar.position().max(i * producers));
                         }
                     }
-                    while let Some((t0, n, pending)) = inflight.pop_front() {
-                        finish(t0, n, pending.wait(), &mut lat)?;
+                    while let Some((t0, first_i, pending)) = inflight.pop_front() {
+                        finish(t0, first_i, pending.wait(), &mut lat)?;
                     }
                     Ok(lat)
                 })

@@ -128,6 +128,9 @@ pub enum AppendError {
         /// Size of the refused entry.
         size: usize,
     },
+    /// A bulk submission with no entries.
+    #[error("no entries to append")]
+    Empty,
     /// The sequencer stopped after a storage failure or shut down.
     #[error("the log sequencer has stopped: {0}")]
     Stopped(Arc<str>),
@@ -196,10 +199,33 @@ impl Appended {
     }
 }
 
+/// Outcome of entries submitted together, after their durable commit.
+#[derive(Clone, Debug)]
+pub struct AppendedGroup {
+    /// Per entry, in submission order: index, leaf hash, and whether it was new.
+    pub entries: Vec<(u64, Hash, bool)>,
+    /// The committed state that contains them.
+    pub snapshot: Arc<LogSnapshot>,
+}
+
+impl AppendedGroup {
+    /// The outcome of the `i`-th entry of the group.
+    pub fn get(&self, i: usize) -> Option<Appended> {
+        self.entries
+            .get(i)
+            .map(|&(index, leaf_hash, new)| Appended {
+                index,
+                leaf_hash,
+                new,
+                snapshot: self.snapshot.clone(),
+            })
+    }
+}
+
+/// Entries submitted together (one for a plain submit), with their leaf hashes.
 struct Request {
-    entry: Vec<u8>,
-    leaf: Hash,
-    reply: oneshot::Sender<Result<Appended, AppendError>>,
+    items: Vec<(Vec<u8>, Hash)>,
+    reply: oneshot::Sender<Result<AppendedGroup, AppendError>>,
 }
 
 /// A running sequencer. Cloneable handles share it; dropping the last one (or calling
@@ -213,13 +239,13 @@ pub struct SequencerHandle {
     view: Arc<LogView>,
 }
 
-/// Pending reply to a submitted entry.
-pub struct PendingAppend {
-    rx: oneshot::Receiver<Result<Appended, AppendError>>,
+/// Pending reply to entries submitted together.
+pub struct PendingGroup {
+    rx: oneshot::Receiver<Result<AppendedGroup, AppendError>>,
     stopped: Arc<OnceLock<Arc<str>>>,
 }
 
-impl PendingAppend {
+impl PendingGroup {
     fn stopped_error(&self) -> AppendError {
         AppendError::Stopped(
             self.stopped
@@ -230,7 +256,7 @@ impl PendingAppend {
     }
 
     /// The outcome if it is already known, without waiting.
-    pub fn try_wait(&mut self) -> Option<Result<Appended, AppendError>> {
+    pub fn try_wait(&mut self) -> Option<Result<AppendedGroup, AppendError>> {
         match self.rx.try_recv() {
             Ok(r) => Some(r),
             Err(oneshot::error::TryRecvError::Empty) => None,
@@ -239,22 +265,41 @@ impl PendingAppend {
     }
 
     /// Waits for the outcome, blocking the thread (not for use inside an async runtime).
-    pub fn wait(self) -> Result<Appended, AppendError> {
+    pub fn wait(self) -> Result<AppendedGroup, AppendError> {
         let stopped = self.stopped_error();
         self.rx.blocking_recv().unwrap_or(Err(stopped))
     }
 
     /// Waits for the outcome asynchronously.
+    pub async fn wait_async(self) -> Result<AppendedGroup, AppendError> {
+        let stopped = self.stopped_error();
+        self.rx.await.unwrap_or(Err(stopped))
+    }
+}
+
+/// Pending reply to one submitted entry.
+pub struct PendingAppend(PendingGroup);
+
+fn first_of(group: Result<AppendedGroup, AppendError>) -> Result<Appended, AppendError> {
+    group?
+        .get(0)
+        .ok_or_else(|| AppendError::Stopped(Arc::from("the sequencer replied without an outcome")))
+}
+
+impl PendingAppend {
+    /// The outcome if it is already known, without waiting.
+    pub fn try_wait(&mut self) -> Option<Result<Appended, AppendError>> {
+        self.0.try_wait().map(first_of)
+    }
+
+    /// Waits for the outcome, blocking the thread (not for use inside an async runtime).
+    pub fn wait(self) -> Result<Appended, AppendError> {
+        first_of(self.0.wait())
+    }
+
+    /// Waits for the outcome asynchronously.
     pub async fn wait_async(self) -> Result<Appended, AppendError> {
-        let stopped = self.stopped.clone();
-        self.rx.await.unwrap_or_else(|_| {
-            Err(AppendError::Stopped(
-                stopped
-                    .get()
-                    .cloned()
-                    .unwrap_or_else(|| Arc::from("shut down")),
-            ))
-        })
+        first_of(self.0.wait_async().await)
     }
 }
 
@@ -274,18 +319,27 @@ impl SequencerHandle {
         self.stopped.get().cloned()
     }
 
-    fn request(&self, entry: Vec<u8>) -> Result<(Request, PendingAppend), AppendError> {
-        if entry.len() > MAX_ENTRY_SIZE {
-            return Err(AppendError::TooLarge { size: entry.len() });
+    fn request(&self, entries: Vec<Vec<u8>>) -> Result<(Request, PendingGroup), AppendError> {
+        if let Some(e) = entries.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
+            return Err(AppendError::TooLarge { size: e.len() });
+        }
+        if entries.is_empty() {
+            return Err(AppendError::Empty);
         }
         if let Some(reason) = self.stopped.get() {
             return Err(AppendError::Stopped(reason.clone()));
         }
-        let leaf = leaf_hash(&entry);
+        let items = entries
+            .into_iter()
+            .map(|e| {
+                let leaf = leaf_hash(&e);
+                (e, leaf)
+            })
+            .collect();
         let (reply, rx) = oneshot::channel();
         Ok((
-            Request { entry, leaf, reply },
-            PendingAppend {
+            Request { items, reply },
+            PendingGroup {
                 rx,
                 stopped: self.stopped.clone(),
             },
@@ -303,19 +357,25 @@ impl SequencerHandle {
 
     /// Queues an entry (blocking while the queue is full) and returns a pending reply.
     pub fn submit(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
-        let (req, pending) = self.request(entry)?;
+        self.submit_many(vec![entry]).map(PendingAppend)
+    }
+
+    /// Queues several entries at once, for callers that append in bulk (one queue slot and
+    /// one reply for all of them; each still gets its own index and outcome).
+    pub fn submit_many(&self, entries: Vec<Vec<u8>>) -> Result<PendingGroup, AppendError> {
+        let (req, pending) = self.request(entries)?;
         self.tx.send(req).map_err(|_| self.send_failed())?;
         Ok(pending)
     }
 
     /// Queues an entry without blocking the async runtime and returns a pending reply.
     pub async fn submit_async(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
-        let (req, pending) = self.request(entry)?;
+        let (req, pending) = self.request(vec![entry])?;
         self.tx
             .send_async(req)
             .await
             .map_err(|_| self.send_failed())?;
-        Ok(pending)
+        Ok(PendingAppend(pending))
     }
 
     /// Appends an entry and waits until it is durably committed.
@@ -758,11 +818,16 @@ impl Syncer {
                     }
                     None => self.view.snapshot(),
                 };
-                for (req, (index, new)) in item.requests.into_iter().zip(item.outcomes) {
-                    let _ = req.reply.send(Ok(Appended {
-                        index,
-                        leaf_hash: req.leaf,
-                        new,
+                let mut outcomes = item.outcomes.into_iter();
+                for req in item.requests {
+                    let entries = req
+                        .items
+                        .iter()
+                        .zip(outcomes.by_ref())
+                        .map(|((_, leaf), (index, new))| (index, *leaf, new))
+                        .collect();
+                    let _ = req.reply.send(Ok(AppendedGroup {
+                        entries,
                         snapshot: published.clone(),
                     }));
                 }
@@ -792,11 +857,13 @@ impl Integrator {
             let Ok(first) = rx.recv() else { break };
             let mut batch: Vec<Request> = Vec::with_capacity(self.config.batch_size);
             let opened = Instant::now();
+            let mut entries = first.items.len();
             batch.push(first);
-            while batch.len() < self.config.batch_size {
+            while entries < self.config.batch_size {
                 // Take whatever is queued; then wait briefly for stragglers, within the age.
                 match rx.try_recv() {
                     Ok(r) => {
+                        entries += r.items.len();
                         batch.push(r);
                         continue;
                     }
@@ -814,7 +881,10 @@ impl Integrator {
                     break;
                 }
                 match rx.recv_timeout(left.min(self.config.poll_interval)) {
-                    Ok(r) => batch.push(r),
+                    Ok(r) => {
+                        entries += r.items.len();
+                        batch.push(r);
+                    }
                     Err(flume::RecvTimeoutError::Timeout) => {}
                     Err(flume::RecvTimeoutError::Disconnected) => break,
                 }
@@ -884,22 +954,24 @@ impl Integrator {
         self.in_flight
             .retain(|(first, l)| first + l.len() as u64 > snap.size());
         let old_size = self.state.edge.size();
-        let mut leaves: Vec<Hash> = Vec::with_capacity(batch.len());
-        let mut outcomes: Vec<(u64, bool)> = Vec::with_capacity(batch.len());
+        let count: usize = batch.iter().map(|r| r.items.len()).sum();
+        let mut leaves: Vec<Hash> = Vec::with_capacity(count);
+        let mut outcomes: Vec<(u64, bool)> = Vec::with_capacity(count);
         let mut bundles: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bundle_changed = false;
         {
             // Leaves are indexed as they are assigned, so a duplicate later in the batch or in
             // the next batches is found; a candidate is confirmed against its full leaf hash.
             let mut index = self.view.leaf_index_mut();
-            index.reserve(batch.len());
-            for req in batch.iter_mut() {
+            index.reserve(count);
+            for (entry_bytes, leaf) in batch.iter_mut().flat_map(|r| r.items.iter_mut()) {
+                let leaf = *leaf;
                 let index_new = old_size + leaves.len() as u64;
                 let in_flight = &self.in_flight;
                 let view = &self.view;
                 let snap = &snap;
                 let leaves_so_far = &leaves;
-                let earlier = index.find_or_insert(&req.leaf, index_new, |c| {
+                let earlier = index.find_or_insert(&leaf, index_new, |c| {
                     let leaf_at_c = if c >= old_size {
                         leaves_so_far.get((c - old_size) as usize).copied()
                     } else if c < snap.size() {
@@ -911,17 +983,17 @@ impl Integrator {
                                 .copied()
                         })
                     };
-                    Ok::<_, StoreError>(leaf_at_c == Some(req.leaf))
+                    Ok::<_, StoreError>(leaf_at_c == Some(leaf))
                 })?;
                 if let Some(i) = earlier {
                     outcomes.push((i, false));
                     continue;
                 }
-                leaves.push(req.leaf);
+                leaves.push(leaf);
                 outcomes.push((index_new, true));
                 // The entry's bytes now live in the bundle; free them here, not in the
                 // committer, which is the busier thread.
-                let entry = std::mem::take(&mut req.entry);
+                let entry = std::mem::take(entry_bytes);
                 push_entry(&mut self.state.partial_bundle, &entry)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 drop(entry);
