@@ -208,6 +208,30 @@ fn state_survives_restart_and_duplicates_are_found_after_it() {
 }
 
 #[test]
+fn bulk_submissions_get_one_outcome_per_entry() {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    h.append(entry(1)).unwrap();
+    let group = vec![entry(0), entry(1), entry(2), entry(0)];
+    let out = h.submit_many(group.clone()).unwrap().wait().unwrap();
+    let got: Vec<(u64, bool)> = out.entries.iter().map(|&(i, _, new)| (i, new)).collect();
+    // entry(1) was logged before; entry(0) repeats inside the group.
+    assert_eq!(got, vec![(1, true), (0, false), (2, true), (1, false)]);
+    for (k, e) in group.iter().enumerate() {
+        check_receipt(&h, &log.signer(), e, &out.get(k).unwrap());
+    }
+    assert_eq!(h.submit_many(vec![]).err(), Some(AppendError::Empty));
+    let too_big = h.submit_many(vec![entry(9), vec![0; 65_536]]).err();
+    assert_eq!(too_big, Some(AppendError::TooLarge { size: 65_536 }));
+    assert_eq!(
+        h.view().snapshot().size(),
+        3,
+        "a refused group appends nothing"
+    );
+    h.shutdown();
+}
+
+#[test]
 fn entry_size_limit_is_65535_bytes() {
     let log = Log::new();
     let h = log.start().unwrap();
