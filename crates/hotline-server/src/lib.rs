@@ -238,6 +238,38 @@ fn proof_error(e: ProofError<StoreError>) -> ApiError {
     }
 }
 
+/// The latest snapshot and its checkpoint, and the requested tree size (default: the
+/// checkpoint's), refused if it lies beyond the checkpoint.
+fn latest_at(
+    view: &LogView,
+    requested: Option<u64>,
+    what: &str,
+) -> Result<
+    (
+        Arc<hotline_store::reader::LogSnapshot>,
+        Arc<hotline_store::reader::SignedCheckpoint>,
+        u64,
+    ),
+    ApiError,
+> {
+    let snap = view.snapshot();
+    let cp = snap
+        .checkpoint
+        .clone()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "the log is empty"))?;
+    let size = requested.unwrap_or(cp.size());
+    if size > cp.size() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{what} {size} is beyond the latest checkpoint's size {}",
+                cp.size()
+            ),
+        ));
+    }
+    Ok((snap, cp, size))
+}
+
 fn parse_hash(s: &str) -> Option<Hash> {
     Hash::from_hex(s)
         .or_else(|| Hash::from_base64(s))
@@ -251,21 +283,7 @@ async fn inclusion(
     let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let view = state.view.clone();
     tokio::task::spawn_blocking(move || {
-        let snap = view.snapshot();
-        let cp = snap
-            .checkpoint
-            .clone()
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "the log is empty"))?;
-        let size = q.size.unwrap_or(cp.size());
-        if size > cp.size() {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "size {size} is beyond the latest checkpoint's size {}",
-                    cp.size()
-                ),
-            ));
-        }
+        let (snap, cp, size) = latest_at(&view, q.size, "size")?;
         let index = match (q.index, q.leaf_hash.as_deref()) {
             (Some(i), None) => i,
             (None, Some(h)) => {
@@ -318,21 +336,7 @@ async fn consistency(
     let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let view = state.view.clone();
     tokio::task::spawn_blocking(move || {
-        let snap = view.snapshot();
-        let cp = snap
-            .checkpoint
-            .clone()
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "the log is empty"))?;
-        let new = q.new.unwrap_or(cp.size());
-        if new > cp.size() {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "new size {new} is beyond the latest checkpoint's size {}",
-                    cp.size()
-                ),
-            ));
-        }
+        let (snap, cp, new) = latest_at(&view, q.new, "new size")?;
         let proof = view
             .consistency_proof(&snap, q.old, new)
             .map_err(proof_error)?;

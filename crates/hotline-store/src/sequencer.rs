@@ -30,7 +30,7 @@ use hotline_tlog::bundle::{MAX_ENTRY_SIZE, decode_bundle, push_entry};
 use hotline_tlog::note::NoteVerifier;
 use hotline_tlog::tile::{TILE_HEIGHT, TILE_WIDTH, TileKind, TileNodes, TileSet, TreeEdge};
 use hotline_tlog::tree::{consistency_proof, range_hash, verify_consistency};
-use hotline_tlog::{Checkpoint, Ed25519Signer, Ed25519Verifier, Hash, Note, TlogProof, leaf_hash};
+use hotline_tlog::{Checkpoint, Ed25519Signer, Hash, Note, TlogProof, leaf_hash};
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
@@ -245,14 +245,19 @@ pub struct PendingGroup {
     stopped: Arc<OnceLock<Arc<str>>>,
 }
 
+/// The error for a caller who finds the sequencer gone: its recorded reason, if any.
+fn stopped_error(stopped: &OnceLock<Arc<str>>) -> AppendError {
+    AppendError::Stopped(
+        stopped
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Arc::from("shut down")),
+    )
+}
+
 impl PendingGroup {
     fn stopped_error(&self) -> AppendError {
-        AppendError::Stopped(
-            self.stopped
-                .get()
-                .cloned()
-                .unwrap_or_else(|| Arc::from("shut down")),
-        )
+        stopped_error(&self.stopped)
     }
 
     /// The outcome if it is already known, without waiting.
@@ -346,15 +351,6 @@ impl SequencerHandle {
         ))
     }
 
-    fn send_failed(&self) -> AppendError {
-        AppendError::Stopped(
-            self.stopped
-                .get()
-                .cloned()
-                .unwrap_or_else(|| Arc::from("shut down")),
-        )
-    }
-
     /// Queues an entry (blocking while the queue is full) and returns a pending reply.
     pub fn submit(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
         self.submit_many(vec![entry]).map(PendingAppend)
@@ -364,7 +360,9 @@ impl SequencerHandle {
     /// one reply for all of them; each still gets its own index and outcome).
     pub fn submit_many(&self, entries: Vec<Vec<u8>>) -> Result<PendingGroup, AppendError> {
         let (req, pending) = self.request(entries)?;
-        self.tx.send(req).map_err(|_| self.send_failed())?;
+        self.tx
+            .send(req)
+            .map_err(|_| stopped_error(&self.stopped))?;
         Ok(pending)
     }
 
@@ -374,7 +372,7 @@ impl SequencerHandle {
         self.tx
             .send_async(req)
             .await
-            .map_err(|_| self.send_failed())?;
+            .map_err(|_| stopped_error(&self.stopped))?;
         Ok(PendingAppend(pending))
     }
 
@@ -1077,9 +1075,4 @@ impl Integrator {
         let snap = Arc::new(LogSnapshot::new(Some(signed), tiles)?);
         Ok((outcomes, Some((write, snap))))
     }
-}
-
-/// Convenience for tests and tools: the verifier of a signer.
-pub fn verifier_of(signer: &Ed25519Signer) -> Ed25519Verifier {
-    signer.verifier()
 }
