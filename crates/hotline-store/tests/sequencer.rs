@@ -391,3 +391,121 @@ fn a_second_writer_cannot_fork_the_log() {
     let err = w.commit(&stale).unwrap_err().to_string();
     assert!(err.contains("latest stored checkpoint has size 6"), "{err}");
 }
+
+/// Wraps the real SQLite writer and fails on command: the commit of a chosen batch, or the sync
+/// after it, as a full disk or a failing fsync would.
+struct FaultyWriter {
+    inner: SqliteWriter,
+    commits: Arc<std::sync::atomic::AtomicU64>,
+    fail_commit_at: u64,
+    fail_sync: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct FaultySyncer {
+    inner: Box<dyn hotline_store::LogSyncer>,
+    fail: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl hotline_store::LogSyncer for FaultySyncer {
+    fn sync(&mut self) -> Result<(), StoreError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Io {
+                path: "hotline.db-wal".into(),
+                source: std::io::Error::other("injected fsync failure"),
+            });
+        }
+        self.inner.sync()
+    }
+}
+
+impl hotline_store::LogWriter for FaultyWriter {
+    fn commit(&mut self, batch: &hotline_store::BatchWrite) -> Result<(), StoreError> {
+        let n = self
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.fail_commit_at {
+            return Err(StoreError::Io {
+                path: "hotline.db".into(),
+                source: std::io::Error::other("injected write failure"),
+            });
+        }
+        self.inner.commit(batch)
+    }
+
+    fn syncer(&self) -> Result<Box<dyn hotline_store::LogSyncer>, StoreError> {
+        Ok(Box::new(FaultySyncer {
+            inner: self.inner.syncer()?,
+            fail: self.fail_sync.clone(),
+        }))
+    }
+}
+
+fn start_faulty(
+    log: &Log,
+    fail_commit_at: u64,
+) -> (SequencerHandle, Arc<std::sync::atomic::AtomicBool>) {
+    let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(&log.db).unwrap());
+    let view = Arc::new(LogView::new(reader).unwrap());
+    let fail_sync = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = FaultyWriter {
+        inner: SqliteWriter::open(&log.db).unwrap(),
+        commits: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        fail_commit_at,
+        fail_sync: fail_sync.clone(),
+    };
+    let h = sequencer::start(
+        Box::new(writer),
+        view,
+        log.signer(),
+        SequencerConfig::default(),
+    )
+    .unwrap();
+    (h, fail_sync)
+}
+
+#[test]
+fn a_failed_write_stops_the_sequencer_for_good() {
+    let log = Log::new();
+    let (h, _) = start_faulty(&log, 3);
+    for i in 0..3 {
+        h.append(entry(i)).unwrap();
+    }
+    let err = h.append(entry(3)).unwrap_err();
+    assert!(
+        matches!(&err, AppendError::Stopped(r) if r.contains("injected write failure")),
+        "{err}"
+    );
+    // Never retried: later appends fail at once with the same reason, nothing is published.
+    let later = h.append(entry(4)).unwrap_err();
+    assert!(matches!(&later, AppendError::Stopped(r) if r.contains("injected write failure")));
+    assert_eq!(h.view().snapshot().size(), 3);
+    assert!(h.stopped_reason().unwrap().contains("restart the server"));
+    h.shutdown();
+    // What was acknowledged is there after a restart; the failed batch is not.
+    let h = log.start().unwrap();
+    assert_eq!(h.view().snapshot().size(), 3);
+    assert_eq!(h.append(entry(3)).unwrap().index, 3);
+    h.shutdown();
+}
+
+#[test]
+fn a_failed_fsync_stops_the_sequencer_and_acknowledges_nothing() {
+    let log = Log::new();
+    let (h, fail_sync) = start_faulty(&log, u64::MAX);
+    h.append(entry(0)).unwrap();
+    fail_sync.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = h.append(entry(1)).unwrap_err();
+    assert!(
+        matches!(&err, AppendError::Stopped(r) if r.contains("injected fsync failure")),
+        "{err}"
+    );
+    // The written but unsynced batch is never published or acknowledged.
+    assert_eq!(h.view().snapshot().size(), 1);
+    fail_sync.store(false, std::sync::atomic::Ordering::SeqCst);
+    let later = h.append(entry(2)).unwrap_err();
+    assert!(
+        matches!(&later, AppendError::Stopped(_)),
+        "a failed fsync is never retried"
+    );
+    h.shutdown();
+}
