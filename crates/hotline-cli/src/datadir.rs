@@ -1,11 +1,11 @@
 //! The data directory: database, log key files and the process lock.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use hotline_crypto::{Zeroizing, read_secret, write_secret};
 use hotline_store::sqlite;
 use hotline_tlog::Ed25519Signer;
 
@@ -79,7 +79,9 @@ impl DataDir {
         }
         let vkey = signer.verifier().to_vkey();
         let tmp = |name: &str| self.path.join(format!("{name}.tmp"));
-        write_secret(&tmp(LOG_KEY), &signer.to_skey())?;
+        // A leftover from an interrupted run is replaced; mode 0600 from the first byte.
+        let _ = fs::remove_file(tmp(LOG_KEY));
+        write_secret(&tmp(LOG_KEY), &Zeroizing::new(signer.to_skey()))?;
         fs::write(tmp(LOG_VKEY), format!("{vkey}\n"))
             .with_context(|| format!("writing {}", tmp(LOG_VKEY).display()))?;
         let db_tmp = tmp(sqlite::DB_FILE);
@@ -132,38 +134,4 @@ impl DataDir {
             }
         }
     }
-}
-
-/// Writes a secret to a new file readable only by its owner.
-pub fn write_secret(path: &Path, secret: &str) -> Result<()> {
-    // A leftover from an interrupted run is replaced; mode 0600 from the first byte.
-    let _ = fs::remove_file(path);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(secret.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-/// Reads a secret file, refusing one that others may read.
-pub fn read_secret(path: &Path) -> Result<String> {
-    let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "{} is readable by other users (mode {mode:o}); run `chmod 600 {}`",
-            path.display(),
-            path.display()
-        );
-    }
-    Ok(fs::read_to_string(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .trim()
-        .to_owned())
 }

@@ -49,9 +49,10 @@ impl OpenLog {
         let lock = dir.lock()?;
         let signer = dir.log_signer()?;
         let db = dir.db();
+        // The writer first: opening it upgrades an older database before readers look at it.
+        let writer = SqliteWriter::open(&db)?;
         let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(&db)?);
         let view = Arc::new(LogView::new(reader)?);
-        let writer = SqliteWriter::open(&db)?;
         let sequencer = sequencer::start(Box::new(writer), view, signer, config)
             .with_context(|| format!("starting the log in {}", dir.path().display()))?;
         Ok(OpenLog {

@@ -28,6 +28,25 @@ pub struct StoredCheckpoint {
     pub created_ms: i64,
 }
 
+/// An API credential: the SHA-256 of a bearer token and the party it authenticates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// SHA-256 of the token (the token itself is never stored).
+    pub token_hash: [u8; 32],
+    /// The party the token authenticates.
+    pub party: String,
+}
+
+/// Data stored with a log entry in the same durable commit, if and only if the entry is new
+/// (a duplicate's side data is dropped).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntrySide {
+    /// The encrypted payload the entry commits to.
+    pub payload: Option<Vec<u8>>,
+    /// A credential granted together with the entry (a party's registration).
+    pub credential: Option<Credential>,
+}
+
 /// Everything one batch adds to the log, written atomically by [`LogWriter::commit`].
 #[derive(Clone, Debug, Default)]
 pub struct BatchWrite {
@@ -42,6 +61,8 @@ pub struct BatchWrite {
     pub tiles: Vec<(u8, u64, Vec<u8>)>,
     /// The new signed checkpoint, for `new_size`.
     pub checkpoint: StoredCheckpoint,
+    /// Side data of new entries: (log index, leaf hash, data).
+    pub sides: Vec<(u64, hotline_tlog::Hash, EntrySide)>,
 }
 
 /// The sequencer's write side of a store. Exactly one writer exists at a time.
@@ -86,4 +107,8 @@ pub trait LogReader: Send + Sync {
     fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>>;
     /// Up to `limit` hash tiles of `level` with index at least `from`, in index order.
     fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// The payload stored with the entry whose leaf hash is `id`.
+    fn payload(&self, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>>;
+    /// Every credential granted, in log order.
+    fn credentials(&self) -> Result<Vec<Credential>>;
 }

@@ -330,6 +330,36 @@ impl LogView {
         self.nodes(snap).node(0, index)
     }
 
+    /// Calls `f(index, entry)` for every entry with index in `from..to` (at most the
+    /// snapshot's size), in order, reading whole bundles.
+    pub fn for_each_entry(
+        &self,
+        snap: &LogSnapshot,
+        from: u64,
+        to: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let to = to.min(snap.size());
+        let mut index = from;
+        while index < to {
+            let bundle_index = index / TILE_WIDTH;
+            let data = self.reader.bundle(bundle_index)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("entry bundle {bundle_index} is missing"))
+            })?;
+            let entries = hotline_tlog::bundle::decode_bundle(&data)
+                .map_err(|e| StoreError::Corrupt(format!("entry bundle {bundle_index}: {e}")))?;
+            let first = bundle_index * TILE_WIDTH;
+            for (k, e) in entries.iter().enumerate() {
+                let i = first + k as u64;
+                if i >= index && i < to {
+                    f(i, e)?;
+                }
+            }
+            index = first + TILE_WIDTH;
+        }
+        Ok(())
+    }
+
     /// The bytes of a hash tile or entry bundle, cut to the requested width, if it exists in
     /// the snapshot's tree.
     pub fn tile_resource(

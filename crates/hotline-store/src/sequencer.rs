@@ -36,7 +36,7 @@ use tokio::sync::oneshot;
 use crate::error::{Result, StoreError};
 use crate::leaf_index::LeafIndex;
 use crate::reader::{LogSnapshot, LogView, SignedCheckpoint};
-use crate::{BatchWrite, LogWriter, StoredCheckpoint};
+use crate::{BatchWrite, EntrySide, LogWriter, StoredCheckpoint};
 
 /// How the sequencer forms batches.
 #[derive(Clone, Debug)]
@@ -222,9 +222,16 @@ impl AppendedGroup {
     }
 }
 
-/// Entries submitted together (one for a plain submit), with their leaf hashes.
+/// One entry of a request: bytes, leaf hash, and data to store with it if it is new.
+struct Item {
+    entry: Vec<u8>,
+    leaf: Hash,
+    side: Option<Box<EntrySide>>,
+}
+
+/// Entries submitted together (one for a plain submit).
 struct Request {
-    items: Vec<(Vec<u8>, Hash)>,
+    items: Vec<Item>,
     reply: oneshot::Sender<Result<AppendedGroup, AppendError>>,
 }
 
@@ -324,8 +331,11 @@ impl SequencerHandle {
         self.stopped.get().cloned()
     }
 
-    fn request(&self, entries: Vec<Vec<u8>>) -> Result<(Request, PendingGroup), AppendError> {
-        if let Some(e) = entries.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
+    fn request(
+        &self,
+        entries: Vec<(Vec<u8>, Option<EntrySide>)>,
+    ) -> Result<(Request, PendingGroup), AppendError> {
+        if let Some((e, _)) = entries.iter().find(|(e, _)| e.len() > MAX_ENTRY_SIZE) {
             return Err(AppendError::TooLarge { size: e.len() });
         }
         if entries.is_empty() {
@@ -336,9 +346,10 @@ impl SequencerHandle {
         }
         let items = entries
             .into_iter()
-            .map(|e| {
-                let leaf = leaf_hash(&e);
-                (e, leaf)
+            .map(|(entry, side)| Item {
+                leaf: leaf_hash(&entry),
+                entry,
+                side: side.map(Box::new),
             })
             .collect();
         let (reply, rx) = oneshot::channel();
@@ -359,16 +370,44 @@ impl SequencerHandle {
     /// Queues several entries at once, for callers that append in bulk (one queue slot and
     /// one reply for all of them; each still gets its own index and outcome).
     pub fn submit_many(&self, entries: Vec<Vec<u8>>) -> Result<PendingGroup, AppendError> {
-        let (req, pending) = self.request(entries)?;
+        let (req, pending) = self.request(entries.into_iter().map(|e| (e, None)).collect())?;
         self.tx
             .send(req)
             .map_err(|_| stopped_error(&self.stopped))?;
         Ok(pending)
     }
 
+    /// Queues an entry with data to store alongside it if it is new (blocking while the queue
+    /// is full).
+    pub fn submit_with(
+        &self,
+        entry: Vec<u8>,
+        side: EntrySide,
+    ) -> Result<PendingAppend, AppendError> {
+        let (req, pending) = self.request(vec![(entry, Some(side))])?;
+        self.tx
+            .send(req)
+            .map_err(|_| stopped_error(&self.stopped))?;
+        Ok(PendingAppend(pending))
+    }
+
+    /// Queues an entry and its side data without blocking the async runtime.
+    pub async fn submit_with_async(
+        &self,
+        entry: Vec<u8>,
+        side: EntrySide,
+    ) -> Result<PendingAppend, AppendError> {
+        let (req, pending) = self.request(vec![(entry, Some(side))])?;
+        self.tx
+            .send_async(req)
+            .await
+            .map_err(|_| stopped_error(&self.stopped))?;
+        Ok(PendingAppend(pending))
+    }
+
     /// Queues an entry without blocking the async runtime and returns a pending reply.
     pub async fn submit_async(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
-        let (req, pending) = self.request(vec![entry])?;
+        let (req, pending) = self.request(vec![(entry, None)])?;
         self.tx
             .send_async(req)
             .await
@@ -822,7 +861,7 @@ impl Syncer {
                         .items
                         .iter()
                         .zip(outcomes.by_ref())
-                        .map(|((_, leaf), (index, new))| (index, *leaf, new))
+                        .map(|(item, (index, new))| (index, item.leaf, new))
                         .collect();
                     let _ = req.reply.send(Ok(AppendedGroup {
                         entries,
@@ -956,14 +995,15 @@ impl Integrator {
         let mut leaves: Vec<Hash> = Vec::with_capacity(count);
         let mut outcomes: Vec<(u64, bool)> = Vec::with_capacity(count);
         let mut bundles: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut sides = Vec::new();
         let mut bundle_changed = false;
         {
             // Leaves are indexed as they are assigned, so a duplicate later in the batch or in
             // the next batches is found; a candidate is confirmed against its full leaf hash.
             let mut index = self.view.leaf_index_mut();
             index.reserve(count);
-            for (entry_bytes, leaf) in batch.iter_mut().flat_map(|r| r.items.iter_mut()) {
-                let leaf = *leaf;
+            for item in batch.iter_mut().flat_map(|r| r.items.iter_mut()) {
+                let leaf = item.leaf;
                 let index_new = old_size + leaves.len() as u64;
                 let in_flight = &self.in_flight;
                 let view = &self.view;
@@ -991,7 +1031,10 @@ impl Integrator {
                 outcomes.push((index_new, true));
                 // The entry's bytes now live in the bundle; free them here, not in the
                 // committer, which is the busier thread.
-                let entry = std::mem::take(entry_bytes);
+                let entry = std::mem::take(&mut item.entry);
+                if let Some(side) = item.side.take() {
+                    sides.push((index_new, leaf, *side));
+                }
                 push_entry(&mut self.state.partial_bundle, &entry)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 drop(entry);
@@ -1060,6 +1103,7 @@ impl Integrator {
                 note: signed.note.clone(),
                 created_ms,
             },
+            sides,
         };
         let mut edge_tiles = TileSet::new();
         for id in hotline_tlog::tile::partial_tiles_for_size(new_size) {

@@ -33,8 +33,9 @@ use crate::{BatchWrite, LogReader, LogWriter, StoredCheckpoint};
 /// 514 MB instead of 404 MB for the same 1,000,000 entries, and slower).
 pub const PAGE_SIZE: i64 = 32_768;
 
-/// Schema version written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Schema version written by this build. Version 1 (the log alone) is migrated on opening for
+/// writing.
+pub const SCHEMA_VERSION: u32 = 2;
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "hotline.db";
 
@@ -58,6 +59,20 @@ CREATE TABLE checkpoints (
     size       INTEGER PRIMARY KEY,
     note       BLOB NOT NULL,
     created_ms INTEGER NOT NULL
+);
+";
+
+/// Tables added by schema version 2: data stored with log entries in the same commit.
+const SCHEMA_V2: &str = "
+CREATE TABLE payloads (
+    id   BLOB PRIMARY KEY,
+    idx  INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE credentials (
+    token_hash BLOB PRIMARY KEY,
+    party      TEXT NOT NULL,
+    idx        INTEGER NOT NULL
 );
 ";
 
@@ -120,6 +135,7 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
     let mut conn = conn;
     let tx = conn.transaction().map_err(db_err(path))?;
     tx.execute_batch(SCHEMA).map_err(db_err(path))?;
+    tx.execute_batch(SCHEMA_V2).map_err(db_err(path))?;
     for (k, v) in [
         ("schema_version", SCHEMA_VERSION.to_string()),
         ("origin", origin.to_owned()),
@@ -163,6 +179,30 @@ fn open_existing_with(
     }
     let meta = read_meta(&conn, path)?;
     Ok((conn, meta))
+}
+
+/// Upgrades a version-1 database (the log alone) to version 2, in one transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err(path))?;
+    if version.as_deref() == Some("1") {
+        let tx = conn.transaction().map_err(db_err(path))?;
+        tx.execute_batch(SCHEMA_V2).map_err(db_err(path))?;
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+            [SCHEMA_VERSION.to_string()],
+        )
+        .map_err(db_err(path))?;
+        tx.commit().map_err(db_err(path))?;
+        tracing::info!(path = %path.display(), "migrated the database to schema version 2");
+    }
+    Ok(())
 }
 
 fn read_meta(conn: &Connection, path: &Path) -> Result<Meta> {
@@ -292,6 +332,24 @@ impl Drop for SqliteWriter {
 impl SqliteWriter {
     /// Opens the database for writing.
     pub fn open(path: &Path) -> Result<SqliteWriter> {
+        if !path.exists() {
+            return Err(StoreError::NotInitialised(path.display().to_string()));
+        }
+        {
+            let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+                .map_err(db_err(path))?;
+            configure(&conn, path)?;
+            let has_meta: bool = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                    [],
+                    |r| r.get::<_, i64>(0).map(|n| n > 0),
+                )
+                .map_err(db_err(path))?;
+            if has_meta {
+                migrate(&mut conn, path)?;
+            }
+        }
         // NORMAL: the commit does not fsync; SqliteSyncer does, before anything is acknowledged.
         let (conn, _) = open_existing_with(path, false, "NORMAL")?;
         conn.pragma_update(None, "wal_autocheckpoint", WAL_SAFETY_PAGES)
@@ -379,6 +437,26 @@ impl LogWriter for SqliteWriter {
                 put_tile
                     .execute(params![tile_key(*level, *idx), level, *idx as i64, data])
                     .map_err(&e)?;
+            }
+            let mut put_payload = tx
+                .prepare_cached("INSERT OR IGNORE INTO payloads(id, idx, data) VALUES (?1, ?2, ?3)")
+                .map_err(&e)?;
+            let mut put_credential = tx
+                .prepare_cached(
+                    "INSERT INTO credentials(token_hash, party, idx) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(&e)?;
+            for (idx, id, side) in &batch.sides {
+                if let Some(p) = &side.payload {
+                    put_payload
+                        .execute(params![&id.0[..], *idx as i64, p])
+                        .map_err(&e)?;
+                }
+                if let Some(c) = &side.credential {
+                    put_credential
+                        .execute(params![&c.token_hash[..], c.party, *idx as i64])
+                        .map_err(&e)?;
+                }
             }
             tx.execute(
                 "INSERT INTO checkpoints(size, note, created_ms) VALUES (?1, ?2, ?3)",
@@ -525,6 +603,32 @@ impl LogReader for SqliteReader {
             c.prepare_cached("SELECT data FROM bundles WHERE idx = ?1")?
                 .query_row([index as i64], |r| r.get(0))
                 .optional()
+        })
+    }
+
+    fn payload(&self, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT data FROM payloads WHERE id = ?1")?
+                .query_row([&id.0[..]], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn credentials(&self) -> Result<Vec<crate::Credential>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT token_hash, party FROM credentials ORDER BY idx")?
+                .query_map([], |r| {
+                    let h: Vec<u8> = r.get(0)?;
+                    let mut token_hash = [0u8; 32];
+                    if h.len() == 32 {
+                        token_hash.copy_from_slice(&h);
+                    }
+                    Ok(crate::Credential {
+                        token_hash,
+                        party: r.get(1)?,
+                    })
+                })?
+                .collect()
         })
     }
 

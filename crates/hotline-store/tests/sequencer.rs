@@ -509,3 +509,66 @@ fn a_failed_fsync_stops_the_sequencer_and_acknowledges_nothing() {
     );
     h.shutdown();
 }
+
+#[test]
+fn side_data_is_stored_with_new_entries_only() {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    let side = hotline_store::EntrySide {
+        payload: Some(b"ciphertext one".to_vec()),
+        credential: Some(hotline_store::Credential {
+            token_hash: [7u8; 32],
+            party: "us-cisa".into(),
+        }),
+    };
+    let a = h.submit_with(entry(1), side).unwrap().wait().unwrap();
+    assert!(a.new);
+    // The same entry again with other side data: nothing new is stored.
+    let again = hotline_store::EntrySide {
+        payload: Some(b"ciphertext two".to_vec()),
+        credential: None,
+    };
+    let b = h.submit_with(entry(1), again).unwrap().wait().unwrap();
+    assert!(!b.new);
+    let reader = h.view().reader().clone();
+    assert_eq!(
+        reader.payload(&leaf_hash(&entry(1))).unwrap().as_deref(),
+        Some(&b"ciphertext one"[..])
+    );
+    assert_eq!(reader.payload(&leaf_hash(&entry(2))).unwrap(), None);
+    let creds = reader.credentials().unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0].party, "us-cisa");
+    // Entries read back in order.
+    h.append(entry(2)).unwrap();
+    let snap = h.view().snapshot();
+    let mut seen = Vec::new();
+    h.view()
+        .for_each_entry(&snap, 0, 10, |i, e| {
+            seen.push((i, e.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(seen, vec![(0, entry(1)), (1, entry(2))]);
+    h.shutdown();
+}
+
+#[test]
+fn a_version_1_database_is_migrated_when_opened_for_writing() {
+    let log = filled_log(300);
+    let c = rusqlite::Connection::open(&log.db).unwrap();
+    c.execute_batch(
+        "DROP TABLE payloads; DROP TABLE credentials; \
+         UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(c);
+    // Readers refuse the old version with a clear message; the writer migrates it.
+    let err = SqliteReader::open(&log.db).err().unwrap().to_string();
+    assert!(err.contains("schema version 1"), "{err}");
+    drop(SqliteWriter::open(&log.db).unwrap());
+    let h = log.start().unwrap();
+    assert_eq!(h.view().snapshot().size(), 301);
+    assert_eq!(h.view().reader().credentials().unwrap(), vec![]);
+    h.shutdown();
+}

@@ -1,0 +1,504 @@
+//! The closed vocabularies of the statement header: identifiers, times and the code lists
+//! (kinds, priorities, request types, handling codes, TLP labels, reasons).
+
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+/// A value in a statement header that is not one of the allowed ones.
+#[derive(Debug, Error, PartialEq, Eq, Clone)]
+#[error("{what} {value:?} is not valid: {expected}")]
+pub struct VocabError {
+    /// Which field.
+    pub what: &'static str,
+    /// The value given (cut to 80 characters).
+    pub value: String,
+    /// What is allowed.
+    pub expected: String,
+}
+
+fn vocab_error(what: &'static str, value: &str, expected: impl Into<String>) -> VocabError {
+    VocabError {
+        what,
+        value: value.chars().take(80).collect(),
+        expected: expected.into(),
+    }
+}
+
+/// Defines a closed code list with its wire spelling.
+macro_rules! code_list {
+    ($(#[$doc:meta])* $name:ident, $what:literal, { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in the order the format lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = VocabError;
+            fn from_str(s: &str) -> Result<Self, VocabError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(vocab_error(
+                        $what,
+                        s,
+                        format!("one of {}", [$($text),+].join(", ")),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+code_list!(
+    /// What a statement says.
+    Kind, "kind", {
+        /// For information; opens a case.
+        Notice => "notice",
+        /// Assistance wanted, with deadlines; opens a case.
+        Request => "request",
+        /// Operator: the recipient's client downloaded the statement's payload.
+        Delivered => "delivered",
+        /// Recipient: received and being handled.
+        Acknowledged => "acknowledged",
+        /// Either side: more information.
+        Update => "update",
+        /// Recipient: asks the requester for more information.
+        NeedInfo => "need-info",
+        /// Recipient: findings and actions taken.
+        Answer => "answer",
+        /// Recipient: will not act, with a reason code.
+        Declined => "declined",
+        /// Operator: a deadline passed without the statement it waited for.
+        Overdue => "overdue",
+        /// Requester: the case is finished.
+        Closed => "closed",
+        /// Requester: the case is withdrawn.
+        Withdrawn => "withdrawn",
+        /// Operator (countersigned by the party): a party joins the hotline.
+        PartyRegistered => "party-registered",
+        /// Operator (signed by the new key): a party's keys change.
+        KeyRotated => "key-rotated",
+        /// Operator: a party's keys may no longer sign.
+        PartyRevoked => "party-revoked",
+    }
+);
+
+impl Kind {
+    /// Statements about a case (everything but the directory kinds).
+    pub fn is_case_kind(self) -> bool {
+        !self.is_directory_kind()
+    }
+
+    /// Statements that change the party directory.
+    pub fn is_directory_kind(self) -> bool {
+        matches!(
+            self,
+            Kind::PartyRegistered | Kind::KeyRotated | Kind::PartyRevoked
+        )
+    }
+
+    /// Statements only the operator signs as author.
+    pub fn is_operator_kind(self) -> bool {
+        matches!(self, Kind::Delivered | Kind::Overdue) || self.is_directory_kind()
+    }
+
+    /// Statements that may carry an encrypted payload.
+    pub fn may_carry_payload(self) -> bool {
+        matches!(
+            self,
+            Kind::Notice
+                | Kind::Request
+                | Kind::Acknowledged
+                | Kind::Update
+                | Kind::NeedInfo
+                | Kind::Answer
+                | Kind::Declined
+                | Kind::Closed
+                | Kind::Withdrawn
+        )
+    }
+}
+
+code_list!(
+    /// How fast an answer is needed; sets the default deadlines.
+    Priority, "priority", {
+        /// Imminent risk: acknowledge within 1 h, answer within 24 h by default.
+        Emergency => "emergency",
+        /// Acknowledge within 24 h, answer within 7 days by default.
+        Urgent => "urgent",
+        /// Acknowledge within 72 h, answer within 30 days by default.
+        Routine => "routine",
+    }
+);
+
+code_list!(
+    /// What a request asks for (Budapest Convention and its Second Protocol).
+    RequestType, "request type", {
+        /// Expedited preservation of stored data.
+        Preservation => "preservation",
+        /// Subscriber information.
+        SubscriberInfo => "subscriber-info",
+        /// Traffic data.
+        TrafficData => "traffic-data",
+        /// Takedown of infrastructure.
+        Takedown => "takedown",
+        /// Investigation of the infrastructure or actors described.
+        Investigation => "investigation",
+        /// Emergency assistance: needs a justification code.
+        Emergency => "emergency",
+        /// Follow-up by formal mutual legal assistance.
+        MlaFollowUp => "mla-follow-up",
+    }
+);
+
+code_list!(
+    /// Why an emergency request is an emergency (public; details go in the payload).
+    Justification, "justification", {
+        /// A significant and imminent risk to the life of a natural person.
+        ImminentRiskToLife => "imminent-risk-to-life",
+        /// A significant and imminent risk to the safety of a natural person.
+        ImminentRiskToSafety => "imminent-risk-to-safety",
+    }
+);
+
+code_list!(
+    /// Handling code in the style of Europol's SIENA.
+    Handling, "handling code", {
+        /// H0: may be used in judicial proceedings.
+        H0 => "H0",
+        /// H1: not for use in judicial proceedings without the sender's permission.
+        H1 => "H1",
+        /// H2: not to be disseminated without the sender's permission.
+        H2 => "H2",
+        /// H3: other restrictions, stated in the payload.
+        H3 => "H3",
+    }
+);
+
+code_list!(
+    /// FIRST Traffic Light Protocol 2.0 label of the payload.
+    Tlp, "TLP label", {
+        /// TLP:CLEAR.
+        Clear => "clear",
+        /// TLP:GREEN.
+        Green => "green",
+        /// TLP:AMBER.
+        Amber => "amber",
+        /// TLP:AMBER+STRICT.
+        AmberStrict => "amber+strict",
+        /// TLP:RED.
+        Red => "red",
+    }
+);
+
+code_list!(
+    /// Why a recipient declines a request.
+    DeclineReason, "decline reason", {
+        /// The recipient has no competence for this.
+        NotCompetent => "not-competent",
+        /// Not enough information to act on.
+        InsufficientInformation => "insufficient-information",
+        /// The law of the recipient's jurisdiction does not allow it.
+        LegalObstacle => "legal-obstacle",
+        /// The conduct is not an offence in the recipient's jurisdiction.
+        NoDualCriminality => "no-dual-criminality",
+        /// The recipient lacks the resources.
+        Resources => "resources",
+        /// Already handled under another case.
+        Duplicate => "duplicate",
+        /// Other reasons, given in the payload.
+        Other => "other",
+    }
+);
+
+code_list!(
+    /// Which deadline an `overdue` statement records as missed.
+    Deadline, "deadline", {
+        /// The acknowledgement deadline.
+        Ack => "ack",
+        /// The answer deadline.
+        Answer => "answer",
+    }
+);
+
+code_list!(
+    /// What kind of organisation a party is.
+    PartyKind, "party kind", {
+        /// A national CERT or CSIRT.
+        NationalCert => "national-cert",
+        /// A police 24/7 point of contact (Budapest Convention art. 35).
+        LawEnforcement247 => "law-enforcement-24-7",
+        /// An information sharing and analysis centre.
+        Isac => "isac",
+        /// A company's security team.
+        Company => "company",
+        /// The hotline's operator.
+        Operator => "operator",
+        /// Anything else.
+        Other => "other",
+    }
+);
+
+code_list!(
+    /// Why a party's keys were revoked.
+    RevocationReason, "revocation reason", {
+        /// The private key may be known to others.
+        Compromised => "compromised",
+        /// The party left the hotline.
+        Retired => "retired",
+        /// Other reasons.
+        Other => "other",
+    }
+);
+
+/// The operator's reserved party id.
+pub const OPERATOR: &str = "operator";
+
+/// A party id: lowercase ASCII letters, digits and `-`, 1–63 characters, starting with a letter
+/// or digit (`us-cisa`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartyId(String);
+
+impl PartyId {
+    /// Parses a party id.
+    pub fn new(s: &str) -> Result<PartyId, VocabError> {
+        let ok = !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-');
+        if ok {
+            Ok(PartyId(s.to_owned()))
+        } else {
+            Err(vocab_error(
+                "party id",
+                s,
+                "1-63 lowercase letters, digits and '-', not starting with '-'",
+            ))
+        }
+    }
+
+    /// The operator's id.
+    pub fn operator() -> PartyId {
+        PartyId(OPERATOR.to_owned())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the operator.
+    pub fn is_operator(&self) -> bool {
+        self.0 == OPERATOR
+    }
+}
+
+impl fmt::Display for PartyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for PartyId {
+    type Err = VocabError;
+    fn from_str(s: &str) -> Result<Self, VocabError> {
+        PartyId::new(s)
+    }
+}
+
+/// A case id: `YYYYMMDD-` and 12 lowercase hex digits, chosen by the requester's client
+/// (`20210703-3f9a1c2b7d4e`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CaseId(String);
+
+impl CaseId {
+    /// Parses a case id.
+    pub fn new(s: &str) -> Result<CaseId, VocabError> {
+        let b = s.as_bytes();
+        let ok = b.len() == 21
+            && b[..8].iter().all(u8::is_ascii_digit)
+            && b[8] == b'-'
+            && b[9..]
+                .iter()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
+        if ok {
+            Ok(CaseId(s.to_owned()))
+        } else {
+            Err(vocab_error(
+                "case id",
+                s,
+                "YYYYMMDD- followed by 12 lowercase hex digits",
+            ))
+        }
+    }
+
+    /// A fresh random case id for a case opened at `time`.
+    pub fn generate(time: Timestamp) -> CaseId {
+        let date = time.to_rfc3339();
+        let mut r = [0u8; 6];
+        rand::fill(&mut r);
+        let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        CaseId(format!(
+            "{}{}{}-{hex}",
+            &date[0..4],
+            &date[5..7],
+            &date[8..10]
+        ))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for CaseId {
+    type Err = VocabError;
+    fn from_str(s: &str) -> Result<Self, VocabError> {
+        CaseId::new(s)
+    }
+}
+
+/// A point in time with second precision, written in RFC 3339 UTC (`2021-07-03T10:00:00Z`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// From seconds since the Unix epoch.
+    pub fn from_unix(secs: i64) -> Timestamp {
+        Timestamp(secs)
+    }
+
+    /// The current time of this machine.
+    pub fn now() -> Timestamp {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Timestamp(secs)
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix(self) -> i64 {
+        self.0
+    }
+
+    /// This time plus `secs` seconds.
+    pub fn plus(self, secs: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(secs))
+    }
+
+    /// The canonical text form.
+    pub fn to_rfc3339(self) -> String {
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        time::OffsetDateTime::from_unix_timestamp(self.0)
+            .ok()
+            .and_then(|t| t.format(&fmt).ok())
+            .unwrap_or_else(|| "invalid-time".to_owned())
+    }
+
+    /// Parses the canonical form only: UTC, `Z`, whole seconds.
+    pub fn parse(s: &str) -> Result<Timestamp, VocabError> {
+        let bad = || {
+            vocab_error(
+                "time",
+                s,
+                "RFC 3339 UTC with whole seconds, like 2021-07-03T10:00:00Z",
+            )
+        };
+        let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| bad())?;
+        let ts = Timestamp(t.unix_timestamp());
+        if ts.to_rfc3339() != s {
+            return Err(bad());
+        }
+        Ok(ts)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn code_lists_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(k.as_str().parse::<Kind>().unwrap(), *k);
+        }
+        for t in Tlp::ALL {
+            assert_eq!(t.as_str().parse::<Tlp>().unwrap(), *t);
+        }
+        let e = "urgentt".parse::<Priority>().unwrap_err();
+        assert!(
+            e.to_string().contains("one of emergency, urgent, routine"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ids_are_strict() {
+        assert!(PartyId::new("us-cisa").is_ok());
+        for bad in ["", "US-CISA", "-x", "a b", "a+b", &"x".repeat(64)] {
+            assert!(PartyId::new(bad).is_err(), "{bad:?}");
+        }
+        let c = CaseId::generate(Timestamp::parse("2021-07-03T10:00:00Z").unwrap());
+        assert!(c.as_str().starts_with("20210703-"), "{c}");
+        assert_eq!(CaseId::new(c.as_str()).unwrap(), c);
+        for bad in [
+            "20210703-3F9A1C2B7D4E",
+            "20210703-3f9a",
+            "2021070X-3f9a1c2b7d4e",
+        ] {
+            assert!(CaseId::new(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn times_are_canonical_utc_seconds() {
+        let t = Timestamp::parse("2021-07-03T10:00:00Z").unwrap();
+        assert_eq!(t.unix(), 1_625_306_400);
+        assert_eq!(t.to_rfc3339(), "2021-07-03T10:00:00Z");
+        for bad in [
+            "2021-07-03T10:00:00+00:00",
+            "2021-07-03T10:00:00.5Z",
+            "2021-07-03 10:00:00Z",
+            "yesterday",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
