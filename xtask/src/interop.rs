@@ -139,6 +139,7 @@ fn run_in(args: &Args, root: &Path, go: &Path, xmod: &Path, tmp: &Path) -> Resul
     run_ok(
         Command::new(&hotline)
             .arg("init")
+            .arg("--log-only")
             .arg("--dir")
             .arg(&data)
             .args(["--origin", ORIGIN]),

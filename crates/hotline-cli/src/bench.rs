@@ -55,8 +55,8 @@ pub struct BenchLogArgs {
     /// Batching.
     #[command(flatten)]
     pub batch: BatchArgs,
-    /// Print the result as JSON.
-    #[arg(long)]
+    /// Print the result as JSON (set from the global --json).
+    #[arg(skip)]
     pub json: bool,
     /// Write one JSON line per receipt to this file ("-": standard output, before the report)
     /// as soon as it is built, flushed line by line: index, leaf_hash, new, entry (base64),
@@ -305,6 +305,12 @@ pub fn bench_log(args: &BenchLogArgs) -> Result<BenchLogReport> {
         ));
     }
     let dir = DataDir::new(&args.dir);
+    if dir.is_hotline() {
+        return Err(anyhow!(
+            "{} holds a hotline: bench log writes synthetic entries, use a fresh directory",
+            args.dir.display()
+        ));
+    }
     if !dir.is_initialised() {
         dir.init("bench.hotline.invalid/log")?;
     }

@@ -13,6 +13,10 @@ use hotline_tlog::Ed25519Signer;
 pub const LOG_KEY: &str = "log.key";
 /// The log's verifier key, public.
 pub const LOG_VKEY: &str = "log.vkey";
+/// The operator's party keys (signs delivered, overdue and directory statements).
+pub const OPERATOR_KEY: &str = "operator.key";
+/// The operator's API token.
+pub const OPERATOR_TOKEN: &str = "operator.token";
 const LOCK: &str = "hotline.lock";
 
 /// A hotline data directory.
@@ -97,6 +101,17 @@ impl DataDir {
             .and_then(|d| d.sync_all())
             .with_context(|| format!("syncing {}", self.path.display()))?;
         Ok(signer)
+    }
+
+    /// Whether this directory holds a hotline (parties, cases) rather than a bare log.
+    pub fn is_hotline(&self) -> bool {
+        self.path.join(OPERATOR_KEY).exists()
+    }
+
+    /// Reads the operator's keys.
+    pub fn operator_keys(&self) -> Result<hotline_crypto::PartyKeys> {
+        let path = self.path.join(OPERATOR_KEY);
+        hotline_crypto::read_key_file(&path).with_context(|| format!("reading {}", path.display()))
     }
 
     /// Reads the log signing key, refusing a key file others can read.

@@ -1,7 +1,12 @@
 //! `hotline`: the command-line tool of the hotline transparency channel.
 
+mod admin;
 mod bench;
+mod client;
+mod config;
 mod datadir;
+mod officer;
+mod output;
 mod quickstart;
 mod serve;
 mod verify;
@@ -10,8 +15,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow};
 use clap::{Parser, Subcommand};
+use hotline_core::vocab::Kind;
 
 use crate::datadir::DataDir;
 use crate::serve::{BatchArgs, OpenLog};
@@ -21,13 +27,21 @@ use crate::serve::{BatchArgs, OpenLog};
 #[derive(Parser, Debug)]
 #[command(name = "hotline", version, about, max_term_width = 100)]
 struct Cli {
+    /// The officer's configuration file (default: $HOTLINE_CONFIG, else
+    /// ~/.config/hotline/config.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Print results as JSON (read commands and most others).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Create a data directory: the log database and the log's signing key.
+    /// Create a hotline: log key, operator keys, database, the operator's registration and
+    /// API token (DIR/operator.token).
     Init {
         /// Data directory to create.
         #[arg(long)]
@@ -35,8 +49,13 @@ enum Command {
         /// The log's origin (checkpoint first line and key name), e.g. hotline.example.org/log.
         #[arg(long, default_value = "hotline.localhost/log")]
         origin: String,
+        /// Create a bare transparency log without parties or cases (for benchmarks).
+        #[arg(long)]
+        log_only: bool,
+        #[command(flatten)]
+        operator: admin::OperatorArgs,
     },
-    /// Serve a data directory over HTTP: the log under /log/.
+    /// Serve a data directory over HTTP: the API under /api/v1/ and the log under /log/.
     Serve {
         /// Data directory created by `hotline init`.
         #[arg(long)]
@@ -46,6 +65,76 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         batch: BatchArgs,
+    },
+    /// Make an officer's keys: an Ed25519 signing key and an age identity (file mode 0600),
+    /// and print the public halves.
+    Keygen {
+        /// The party id, e.g. us-cisa.
+        #[arg(long)]
+        party: String,
+        /// Key file to create (its public file is written next to it, with extension .pub).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Manage the officer's configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// The party directory: registration requests (officers), registration, rotation and
+    /// revocation (operator).
+    Party {
+        #[command(subcommand)]
+        command: PartyCommand,
+    },
+    /// Send a notice or a request, opening a case.
+    Send(officer::SendArgs),
+    /// Your cases, those waiting on you and nearest their deadline first.
+    Inbox,
+    /// A case's timeline, each statement with its log index and proof status.
+    Show {
+        /// Case id.
+        case: String,
+    },
+    /// Download, decrypt and check every payload of a case you may read.
+    Fetch {
+        /// Case id.
+        case: String,
+        /// Also write each decrypted document to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Acknowledge a request or notice (downloads it first).
+    Ack(FollowUp),
+    /// Add information to a case.
+    Update(FollowUp),
+    /// Ask the requester for more information.
+    NeedInfo(FollowUp),
+    /// Answer a request: findings and actions taken.
+    Answer(FollowUp),
+    /// Decline a request, with a reason.
+    Decline {
+        #[command(flatten)]
+        follow: FollowUp,
+        /// not-competent, insufficient-information, legal-obstacle, no-dual-criminality,
+        /// resources, duplicate or other.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Close a case you opened.
+    Close(FollowUp),
+    /// Withdraw a case you opened.
+    Withdraw(FollowUp),
+    /// Verify a receipt offline against the log's verifier key.
+    Verify {
+        /// Receipt file (.tlog-proof, as saved by send and the follow-up commands).
+        receipt: PathBuf,
+        /// The log's verifier key, or a file holding it.
+        #[arg(long)]
+        vkey: String,
+        /// The author's verifier key, to check the statement's signature too.
+        #[arg(long)]
+        party_key: Option<String>,
     },
     /// Work with a transparency log served by hotline.
     Log {
@@ -57,8 +146,113 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
-    /// Run a demonstration hotline in ./hotline-demo: fill a log, verify it, serve it.
+    /// Run a demonstration hotline in ./hotline-demo.
     Quickstart(quickstart::QuickstartArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct FollowUp {
+    /// Case id.
+    case: String,
+    #[command(flatten)]
+    content: officer::Content,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Write a configuration file.
+    Init {
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// Your party id.
+        #[arg(long)]
+        party: String,
+        /// Your key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// File holding your API token (mode 0600).
+        #[arg(long)]
+        token: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PartyCommand {
+    /// (Officer) Prepare your party's registration, signed with your key, for the operator.
+    Request(admin::RequestArgs),
+    /// (Officer) Prepare a key rotation, signed with the new key (and the old one if you
+    /// still have it), for the operator.
+    Rotation {
+        /// The new key file.
+        #[arg(long)]
+        new_key: PathBuf,
+        /// The old key file, if you still have it.
+        #[arg(long)]
+        old_key: Option<PathBuf>,
+        /// The hotline's server (to learn its origin).
+        #[arg(long)]
+        server: Option<String>,
+        /// The hotline's origin.
+        #[arg(long)]
+        origin: Option<String>,
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// (Operator) Register a party from its signed registration request; prints its API token.
+    Add {
+        #[command(flatten)]
+        op: OperatorAccess,
+        /// The registration file from `hotline party request`.
+        registration: PathBuf,
+        /// Write the party's API token to this new file (mode 0600) instead of printing it.
+        #[arg(long)]
+        token_out: Option<PathBuf>,
+    },
+    /// The directory.
+    List {
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+    },
+    /// (Operator) Record a key rotation prepared with `hotline party rotation`.
+    Rotate {
+        #[command(flatten)]
+        op: OperatorAccess,
+        /// The party.
+        party: String,
+        /// The rotation file.
+        rotation: PathBuf,
+    },
+    /// (Operator) Revoke a party's keys and credentials.
+    Revoke {
+        #[command(flatten)]
+        op: OperatorAccess,
+        /// The party.
+        party: String,
+        /// compromised, retired or other.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct OperatorAccess {
+    /// Server URL.
+    #[arg(long)]
+    server: String,
+    /// The operator's API token file (DIR/operator.token).
+    #[arg(long)]
+    token_file: PathBuf,
+}
+
+impl OperatorAccess {
+    fn client(&self) -> Result<client::ApiClient> {
+        let token = hotline_crypto::read_secret(&self.token_file)
+            .with_context(|| format!("reading {}", self.token_file.display()))?;
+        client::ApiClient::new(&self.server, Some(token.to_string()))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,9 +270,6 @@ enum LogCommand {
         /// replaces it.
         #[arg(long)]
         state: Option<PathBuf>,
-        /// Print the result as JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -97,14 +288,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let json = matches!(
-        &cli.command,
-        Command::Log {
-            command: LogCommand::Verify { json: true, .. }
-        } | Command::Bench {
-            command: BenchCommand::Log(bench::BenchLogArgs { json: true, .. })
-        }
-    );
+    let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -120,94 +304,227 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    let cfg = cli.config.as_deref();
     match cli.command {
-        Command::Init { dir, origin } => {
+        Command::Init {
+            dir,
+            origin,
+            log_only,
+            operator,
+        } => {
             let d = DataDir::new(&dir);
-            let signer = d.init(&origin)?;
-            println!("created hotline in {}", dir.display());
-            println!("log origin:       {origin}");
-            println!("log verifier key: {}", signer.verifier().to_vkey());
-            println!(
-                "(also in {}; the signing key is {}, readable only by you)",
-                dir.join(datadir::LOG_VKEY).display(),
-                dir.join(datadir::LOG_KEY).display()
-            );
-            Ok(())
+            if log_only {
+                let signer = d.init(&origin)?;
+                output::init(json, &dir, &origin, &signer.verifier().to_vkey(), None)
+            } else {
+                admin::init_hotline(&d, &origin, &operator)?;
+                let vkey = std::fs::read_to_string(dir.join(datadir::LOG_VKEY))?;
+                output::init(
+                    json,
+                    &dir,
+                    &origin,
+                    vkey.trim(),
+                    Some(&dir.join(datadir::OPERATOR_TOKEN)),
+                )
+            }
         }
         Command::Serve { dir, listen, batch } => {
             let log = OpenLog::open(&DataDir::new(&dir), batch.config())?;
             let snap = log.view().snapshot();
             let origin = log.view().reader().origin().to_owned();
+            let what = if log.service.is_some() {
+                "hotline"
+            } else {
+                "log"
+            };
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             rt.block_on(serve::serve(
                 log,
                 listen,
                 |addr| {
                     println!(
-                        "serving log {origin} (size {}) on http://{addr}/log/ — Ctrl-C to stop",
+                        "serving {what} {origin} (size {}) on http://{addr}/log/ — Ctrl-C to stop",
                         snap.size()
                     );
                 },
                 serve::shutdown_signal(),
             ))
         }
-        Command::Log {
+        Command::Keygen { party, out } => {
+            let (keys, public) = admin::keygen(&party, &out)?;
+            output::keygen(json, &keys, &out, &public)
+        }
+        Command::Config {
             command:
-                LogCommand::Verify {
-                    url,
-                    vkey,
-                    state,
-                    json,
+                ConfigCommand::Init {
+                    server,
+                    party,
+                    key,
+                    token,
                 },
+        } => {
+            let path = config::config_path(cfg);
+            let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+            config::write(
+                &path,
+                &config::Config {
+                    server,
+                    party,
+                    key: abs(key),
+                    token: abs(token),
+                    receipts: None,
+                },
+            )?;
+            config::load(Some(&path))?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Party { command } => party(command, json),
+        Command::Send(args) => {
+            let o = officer::Officer::open(cfg)?;
+            let r = o.send(&args)?;
+            output::sent(json, &r)
+        }
+        Command::Inbox => {
+            let o = officer::Officer::open(cfg)?;
+            output::inbox(json, &o.client.inbox()?)
+        }
+        Command::Show { case } => {
+            let o = officer::Officer::open(cfg)?;
+            output::show(json, &o, &case)
+        }
+        Command::Fetch { case, out } => {
+            let o = officer::Officer::open(cfg)?;
+            let docs = o.fetch(&case, out.as_deref())?;
+            output::fetched(json, &case, &docs)
+        }
+        Command::Ack(f) => follow(cfg, json, &f, Kind::Acknowledged, None),
+        Command::Update(f) => follow(cfg, json, &f, Kind::Update, None),
+        Command::NeedInfo(f) => follow(cfg, json, &f, Kind::NeedInfo, None),
+        Command::Answer(f) => follow(cfg, json, &f, Kind::Answer, None),
+        Command::Decline { follow: f, reason } => {
+            follow(cfg, json, &f, Kind::Declined, Some(&reason))
+        }
+        Command::Close(f) => follow(cfg, json, &f, Kind::Closed, None),
+        Command::Withdraw(f) => follow(cfg, json, &f, Kind::Withdrawn, None),
+        Command::Verify {
+            receipt,
+            vkey,
+            party_key,
+        } => {
+            let log_key = verify::load_vkey(&vkey)?;
+            let author = party_key.as_deref().map(verify::load_vkey).transpose()?;
+            let v = officer::verify_receipt(&receipt, &log_key, None, author.as_ref())?;
+            output::verified(json, &v)
+        }
+        Command::Log {
+            command: LogCommand::Verify { url, vkey, state },
         } => {
             let vkey = verify::load_vkey(&vkey)?;
             let report = verify::verify_log(&url, &vkey, state.as_ref(), !json)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                println!(
-                    "verified log {} at size {}: root {}",
-                    report.origin, report.size, report.root
-                );
-                println!(
-                    "  {} entries hashed, {} tiles recomputed and compared, {} requests, {} bytes, {:.2} s",
-                    report.entries_checked,
-                    report.tiles_checked,
-                    report.requests,
-                    report.bytes,
-                    report.seconds
-                );
-                if let Some(c) = &report.consistent_with {
-                    println!(
-                        "  extends the checkpoint seen before (size {}, root {})",
-                        c.size, c.root
-                    );
-                }
-            }
-            Ok(())
+            output::log_verified(json, &report)
         }
         Command::Bench {
-            command: BenchCommand::Log(args),
-        } if args.runs > 1 => {
-            let report = bench::bench_log_compare(&args)?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                bench::print_compare(&report);
-            }
-            Ok(())
-        }
-        Command::Bench {
-            command: BenchCommand::Log(args),
+            command: BenchCommand::Log(mut args),
         } => {
-            let report = bench::bench_log(&args)?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+            args.json = json;
+            if args.runs > 1 {
+                let report = bench::bench_log_compare(&args)?;
+                if args.json || json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    bench::print_compare(&report);
+                }
             } else {
-                bench::print_report(&report);
+                let report = bench::bench_log(&args)?;
+                if args.json || json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    bench::print_report(&report);
+                }
             }
             Ok(())
         }
         Command::Quickstart(args) => quickstart::run(&args),
     }
+}
+
+fn follow(
+    cfg: Option<&std::path::Path>,
+    json: bool,
+    f: &FollowUp,
+    kind: Kind,
+    reason: Option<&str>,
+) -> Result<()> {
+    let o = officer::Officer::open(cfg)?;
+    let r = o.follow_up(&f.case, kind, &f.content, reason)?;
+    output::sent(json, &r)
+}
+
+fn write_or_print(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display())),
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(bytes)?;
+            Ok(())
+        }
+    }
+}
+
+fn party(command: PartyCommand, json: bool) -> Result<()> {
+    match command {
+        PartyCommand::Request(args) => {
+            let bytes = admin::party_request(&args)?;
+            write_or_print(args.out.as_ref(), &bytes)
+        }
+        PartyCommand::Rotation {
+            new_key,
+            old_key,
+            server,
+            origin,
+            out,
+        } => {
+            let bytes = admin::party_rotation(
+                &new_key,
+                old_key.as_deref(),
+                server.as_deref(),
+                origin.as_deref(),
+            )?;
+            write_or_print(out.as_ref(), &bytes)
+        }
+        PartyCommand::Add {
+            op,
+            registration,
+            token_out,
+        } => {
+            let bytes = std::fs::read(&registration)
+                .with_context(|| format!("reading {}", registration.display()))?;
+            let r = op.client()?.register(&bytes)?;
+            if let Some(path) = &token_out {
+                hotline_crypto::write_secret(path, &r.token)?;
+            }
+            output::registered(json, &r, token_out.as_deref())
+        }
+        PartyCommand::List { server } => {
+            let parties = client::ApiClient::new(&server, None)?.parties()?;
+            output::parties(json, &parties)
+        }
+        PartyCommand::Rotate {
+            op,
+            party,
+            rotation,
+        } => {
+            let bytes = std::fs::read(&rotation)
+                .with_context(|| format!("reading {}", rotation.display()))?;
+            let r = op.client()?.rotate(&party, &bytes)?;
+            output::receipt(json, "key rotation recorded", &r)
+        }
+        PartyCommand::Revoke { op, party, reason } => {
+            let r = op.client()?.revoke(&party, &reason)?;
+            output::receipt(json, &format!("{party} revoked"), &r)
+        }
+    }
+    .map_err(|e: anyhow::Error| anyhow!(e))
 }

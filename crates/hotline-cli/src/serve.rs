@@ -12,7 +12,13 @@ use hotline_store::reader::LogView;
 use hotline_store::sequencer::{self, SequencerConfig, SequencerHandle};
 use hotline_store::sqlite::{SqliteReader, SqliteWriter};
 
+use hotline_core::DeadlinePolicy;
+use hotline_server::service::{HotlineService, ServiceConfig};
+
 use crate::datadir::DataDir;
+
+/// The `meta` key under which a hotline's deadline policy is fixed at `init`.
+pub const POLICY_META: &str = "deadline_policy";
 
 /// Batching options shared by `serve`, `bench log` and `quickstart`.
 #[derive(clap::Args, Clone, Debug)]
@@ -40,6 +46,8 @@ impl BatchArgs {
 pub struct OpenLog {
     /// The running sequencer.
     pub sequencer: SequencerHandle,
+    /// The hotline service, if the directory holds a hotline (not a bare log).
+    pub service: Option<Arc<HotlineService>>,
     _lock: File,
 }
 
@@ -53,10 +61,32 @@ impl OpenLog {
         let writer = SqliteWriter::open(&db)?;
         let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(&db)?);
         let view = Arc::new(LogView::new(reader)?);
-        let sequencer = sequencer::start(Box::new(writer), view, signer, config)
+        let sequencer = sequencer::start(Box::new(writer), view.clone(), signer, config)
             .with_context(|| format!("starting the log in {}", dir.path().display()))?;
+        let service = if dir.is_hotline() {
+            let operator = dir.operator_keys()?;
+            let policy = match view.reader().meta(POLICY_META)? {
+                Some(p) => p.parse::<DeadlinePolicy>().map_err(|e| {
+                    anyhow::anyhow!("the deadline policy stored in the database is invalid: {e}")
+                })?,
+                None => DeadlinePolicy::default(),
+            };
+            let config = ServiceConfig {
+                policy,
+                ..ServiceConfig::default()
+            };
+            let service =
+                HotlineService::open(sequencer.clone(), operator.signer().clone(), config)
+                    .map_err(|e| {
+                        anyhow::anyhow!("opening the hotline in {}: {e}", dir.path().display())
+                    })?;
+            Some(Arc::new(service))
+        } else {
+            None
+        };
         Ok(OpenLog {
             sequencer,
+            service,
             _lock: lock,
         })
     }
@@ -77,6 +107,21 @@ pub async fn serve(
     let state = Arc::new(AppState {
         view: log.view().clone(),
         sequencer: Some(log.sequencer.clone()),
+        service: log.service.clone(),
+    });
+    // The operator's clock: record missed deadlines as they pass.
+    let ticker = log.service.clone().map(|service| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                match service.record_overdues().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(recorded = n, "deadlines passed: overdue recorded"),
+                    Err(e) => tracing::warn!(error = %e, "could not record overdue statements"),
+                }
+            }
+        })
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -87,7 +132,15 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
-    let OpenLog { sequencer, _lock } = log;
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    let OpenLog {
+        sequencer,
+        service,
+        _lock,
+    } = log;
+    drop(service);
     tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;
     Ok(())
 }

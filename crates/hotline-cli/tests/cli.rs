@@ -45,11 +45,14 @@ fn init_creates_private_keys_and_refuses_to_overwrite() {
 #[test]
 fn an_interrupted_init_can_be_run_again() {
     let sb = Sandbox::new();
-    sb.run_ok(&["init", "--dir", "d"]);
+    sb.run_ok(&["init", "--dir", "d", "--log-only"]);
     // As if init had died after writing the key but before the database was in place.
     std::fs::remove_file(sb.path("d/hotline.db")).unwrap();
     std::fs::write(sb.path("d/hotline.db.tmp"), b"half").unwrap();
-    let out = sb.cmd(&["init", "--dir", "d"]).output().unwrap();
+    let out = sb
+        .cmd(&["init", "--dir", "d", "--log-only"])
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -65,7 +68,7 @@ fn an_interrupted_init_can_be_run_again() {
     assert_eq!(kept.len(), 1);
     sb.run_ok(&["bench", "log", "--dir", "d", "--entries", "10", "--json"]);
     // An interrupted init also leaves bench log able to initialise the directory.
-    sb.run_ok(&["init", "--dir", "e"]);
+    sb.run_ok(&["init", "--dir", "e", "--log-only"]);
     std::fs::remove_file(sb.path("e/hotline.db")).unwrap();
     sb.run_ok(&["bench", "log", "--dir", "e", "--entries", "10", "--json"]);
 }
@@ -93,7 +96,7 @@ fn serve_on_an_uninitialised_dir_says_what_to_do() {
 #[test]
 fn one_data_directory_one_process() {
     let sb = Sandbox::new();
-    sb.run_ok(&["init", "--dir", "d"]);
+    sb.run_ok(&["init", "--dir", "d", "--log-only"]);
     let _server = sb.serve("d");
     let err = sb.run_err(&["serve", "--dir", "d", "--listen", "127.0.0.1:0"]);
     assert!(err.contains("in use by another hotline process"), "{err}");

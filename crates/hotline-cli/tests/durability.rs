@@ -243,7 +243,14 @@ impl Log {
         std::fs::create_dir_all(&scratch)?;
         // Created by `init`, never killed: a kill inside `init` is not what this test is about.
         hotline(
-            &["init", "--dir", dir.to_str().unwrap(), "--origin", ORIGIN],
+            &[
+                "init",
+                "--log-only",
+                "--dir",
+                dir.to_str().unwrap(),
+                "--origin",
+                ORIGIN,
+            ],
             &scratch,
             Duration::from_secs(60),
         )?;

@@ -36,6 +36,70 @@ impl Default for DeadlinePolicy {
     }
 }
 
+impl std::fmt::Display for DeadlinePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "emergency={}:{},urgent={}:{},routine={}:{}",
+            self.emergency.0,
+            self.emergency.1,
+            self.urgent.0,
+            self.urgent.1,
+            self.routine.0,
+            self.routine.1
+        )
+    }
+}
+
+impl std::str::FromStr for DeadlinePolicy {
+    type Err = String;
+
+    /// Parses `emergency=ACK:ANSWER,urgent=ACK:ANSWER,routine=ACK:ANSWER`, durations in seconds
+    /// or with a unit (`90s`, `15m`, `1h`, `7d`); priorities left out keep their defaults.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut p = DeadlinePolicy::default();
+        for part in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+            let (prio, durs) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?}: expected priority=ACK:ANSWER"))?;
+            let (ack, ans) = durs
+                .split_once(':')
+                .ok_or_else(|| format!("{part:?}: expected priority=ACK:ANSWER"))?;
+            let ack = parse_duration(ack)?;
+            let ans = parse_duration(ans)?;
+            if ack <= 0 || ans < ack {
+                return Err(format!(
+                    "{part:?}: the acknowledgement deadline must be positive and not after the answer deadline"
+                ));
+            }
+            let slot = match prio.trim() {
+                "emergency" => &mut p.emergency,
+                "urgent" => &mut p.urgent,
+                "routine" => &mut p.routine,
+                other => return Err(format!("unknown priority {other:?}")),
+            };
+            *slot = (ack, ans);
+        }
+        Ok(p)
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `1h` or `7d` into seconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        Some((i, 'd')) => (&s[..i], 86_400),
+        _ => (s, 1),
+    };
+    num.parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a duration (like 90s, 15m, 1h, 7d)"))
+}
+
 impl DeadlinePolicy {
     /// The (acknowledge, answer) durations for a priority.
     pub fn for_priority(&self, p: Priority) -> (i64, i64) {

@@ -10,6 +10,9 @@
 //! Bad input never produces a 500: malformed or unknown paths are 404 with a one-line reason,
 //! bad query parameters 400.
 
+pub mod api;
+pub mod service;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -31,6 +34,9 @@ pub struct AppState {
     pub view: Arc<LogView>,
     /// The sequencer, if this process sequences.
     pub sequencer: Option<SequencerHandle>,
+    /// The hotline service (statements, cases, directory), if this is a hotline and not a
+    /// bare log.
+    pub service: Option<Arc<service::HotlineService>>,
 }
 
 /// Cache policy of immutable tile resources.
@@ -40,7 +46,8 @@ const MUTABLE: &str = "no-cache";
 
 /// The router for all of hotline's HTTP endpoints.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let api = state.service.clone().map(api::routes);
+    let log = Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/log/checkpoint", get(checkpoint))
@@ -48,8 +55,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/log/proof/inclusion", get(inclusion))
         .route("/log/proof/consistency", get(consistency))
         .fallback(not_found)
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .with_state(state)
+        .with_state(state);
+    let app = match api {
+        Some(api) => log.merge(api),
+        None => log,
+    };
+    app.layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 
 /// An error response: status and a one-line reason, as text or JSON.

@@ -66,6 +66,7 @@ fn server(entries: u64) -> Server {
     let state = Arc::new(AppState {
         view,
         sequencer: Some(seq.clone()),
+        service: None,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -107,6 +107,8 @@ pub trait LogReader: Send + Sync {
     fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>>;
     /// Up to `limit` hash tiles of `level` with index at least `from`, in index order.
     fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// A setting fixed at initialisation (`meta` table), such as the deadline policy.
+    fn meta(&self, key: &str) -> Result<Option<String>>;
     /// The payload stored with the entry whose leaf hash is `id`.
     fn payload(&self, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>>;
     /// Every credential granted, in log order.

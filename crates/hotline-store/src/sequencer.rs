@@ -240,6 +240,7 @@ struct Request {
 #[derive(Clone)]
 pub struct SequencerHandle {
     tx: flume::Sender<Request>,
+    closing: Arc<std::sync::atomic::AtomicBool>,
     stats: Arc<SequencerStats>,
     stopped: Arc<OnceLock<Arc<str>>>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
@@ -344,6 +345,9 @@ impl SequencerHandle {
         if let Some(reason) = self.stopped.get() {
             return Err(AppendError::Stopped(reason.clone()));
         }
+        if self.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(AppendError::Stopped(Arc::from("shutting down")));
+        }
         let items = entries
             .into_iter()
             .map(|(entry, side)| Item {
@@ -426,8 +430,17 @@ impl SequencerHandle {
     }
 
     /// Stops accepting entries, lets the sequencer commit what is queued, and waits for it.
+    /// Other handles to the same sequencer get "shutting down" from then on.
     pub fn shutdown(self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        // An empty request marks the end of the queue.
+        let (reply, _) = oneshot::channel();
+        let _ = self.tx.send(Request {
+            items: Vec::new(),
+            reply,
+        });
         drop(self.tx);
         if let Some(t) = thread {
             let _ = t.join();
@@ -474,6 +487,7 @@ pub fn start(
         })?;
     Ok(SequencerHandle {
         tx,
+        closing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         stats,
         stopped,
         thread: Arc::new(Mutex::new(Some(thread))),
@@ -892,6 +906,10 @@ impl Integrator {
         };
         loop {
             let Ok(first) = rx.recv() else { break };
+            if first.items.is_empty() {
+                break; // shutdown marker: everything before it was committed
+            }
+            let mut closing = false;
             let mut batch: Vec<Request> = Vec::with_capacity(self.config.batch_size);
             let opened = Instant::now();
             let mut entries = first.items.len();
@@ -899,6 +917,10 @@ impl Integrator {
             while entries < self.config.batch_size {
                 // Take whatever is queued; then wait briefly for stragglers, within the age.
                 match rx.try_recv() {
+                    Ok(r) if r.items.is_empty() => {
+                        closing = true;
+                        break;
+                    }
                     Ok(r) => {
                         entries += r.items.len();
                         batch.push(r);
@@ -918,6 +940,10 @@ impl Integrator {
                     break;
                 }
                 match rx.recv_timeout(left.min(self.config.poll_interval)) {
+                    Ok(r) if r.items.is_empty() => {
+                        closing = true;
+                        break;
+                    }
                     Ok(r) => {
                         entries += r.items.len();
                         batch.push(r);
@@ -955,6 +981,9 @@ impl Integrator {
                     .cloned()
                     .unwrap_or_else(|| Arc::from("the commit thread exited"));
                 fail_all(unsent.0.requests, &reason);
+                break;
+            }
+            if closing {
                 break;
             }
         }

@@ -151,6 +151,30 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
     Ok(())
 }
 
+/// Records a setting of a new hotline (before its first statement); existing settings are
+/// never changed.
+pub fn set_meta(path: &Path, key: &str, value: &str) -> Result<()> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(db_err(path))?;
+    configure(&conn, path)?;
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)",
+        params![key, value],
+    )
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Corrupt(format!(
+                "{}: the setting {key} is already fixed",
+                path.display()
+            ))
+        }
+        other => db_err(path)(other),
+    })?;
+    Ok(())
+}
+
 /// Identity of an opened database.
 #[derive(Clone, Debug)]
 struct Meta {
@@ -602,6 +626,14 @@ impl LogReader for SqliteReader {
         self.with_conn(|c| {
             c.prepare_cached("SELECT data FROM bundles WHERE idx = ?1")?
                 .query_row([index as i64], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
                 .optional()
         })
     }

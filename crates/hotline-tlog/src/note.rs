@@ -359,6 +359,7 @@ impl NoteVerifier for Ed25519Verifier {
 }
 
 /// An Ed25519 note signer.
+#[derive(Clone)]
 pub struct Ed25519Signer {
     name: String,
     key_id: u32,

@@ -1,0 +1,741 @@
+//! The JSON API under `/api/v1`: what officers' clients, the operator's tools and auditors call.
+//!
+//! Every route is declared once in [`ROUTES`] with who may call it; the router is built from
+//! that table and the authorization-matrix test walks it, so a route cannot be added without
+//! being tested for every role.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use hotline_core::CaseId;
+use hotline_core::lifecycle::{Case, Phase};
+use hotline_core::vocab::{Kind, PartyId, RevocationReason, Timestamp};
+use hotline_tlog::Hash;
+use serde::{Deserialize, Serialize};
+
+use crate::service::{HotlineService, ServiceError, Submitted};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials.
+    Public,
+    /// Any registered party with a valid token (the operator included).
+    Party,
+    /// The operator only.
+    Operator,
+}
+
+/// One route of the API.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path, with `{param}` placeholders.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does.
+    pub summary: &'static str,
+}
+
+/// Every route of the API.
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/hotline",
+        access: Access::Public,
+        summary: "origin, log verifier key, operator key and deadline policy",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/parties",
+        access: Access::Public,
+        summary: "the party directory",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/parties",
+        access: Access::Operator,
+        summary: "register a party from its countersigned registration; returns its API token",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/parties/{party}/rotate",
+        access: Access::Operator,
+        summary: "record a key rotation signed by the party's new key",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/parties/{party}/revoke",
+        access: Access::Operator,
+        summary: "revoke a party's keys and credentials",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/statements",
+        access: Access::Party,
+        summary: "submit a signed statement (and its encrypted payload); returns its receipt",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/statements/{id}",
+        access: Access::Party,
+        summary: "a statement you authored or received, with its receipt",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/statements/{id}/payload",
+        access: Access::Party,
+        summary: "the encrypted payload; the recipient's first download is recorded as delivered",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/inbox",
+        access: Access::Party,
+        summary: "your cases, most urgent first",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/cases/{case}",
+        access: Access::Party,
+        summary: "one of your cases with its timeline",
+    },
+];
+
+/// The routes of the API (to be merged into the server's router).
+pub fn routes(service: Arc<HotlineService>) -> Router {
+    let mut r = Router::new();
+    for spec in ROUTES {
+        r = match (spec.method, spec.path) {
+            ("GET", "/api/v1/hotline") => r.route(spec.path, get(hotline_info)),
+            ("GET", "/api/v1/parties") => r.route(spec.path, get(parties)),
+            ("POST", "/api/v1/parties") => r.route(spec.path, post(register)),
+            ("POST", "/api/v1/parties/{party}/rotate") => r.route(spec.path, post(rotate)),
+            ("POST", "/api/v1/parties/{party}/revoke") => r.route(spec.path, post(revoke)),
+            ("POST", "/api/v1/statements") => r.route(spec.path, post(submit)),
+            ("GET", "/api/v1/statements/{id}") => r.route(spec.path, get(statement)),
+            ("GET", "/api/v1/statements/{id}/payload") => r.route(spec.path, get(payload)),
+            ("GET", "/api/v1/inbox") => r.route(spec.path, get(inbox)),
+            ("GET", "/api/v1/cases/{case}") => r.route(spec.path, get(case)),
+            _ => r,
+        };
+    }
+    r.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(service)
+}
+
+/// Largest request body: a statement and a base64 payload of the largest ciphertext.
+pub const MAX_BODY: usize = hotline_crypto::MAX_CIPHERTEXT_SIZE / 3 * 4 + 256 * 1024;
+
+/// An error response: `{"error": "...", "phase": "..."}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorDto {
+    /// What went wrong and, where it applies, what to do.
+    pub error: String,
+    /// The case's phase, for lifecycle conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+}
+
+/// Service errors as HTTP responses.
+pub struct ApiFailure(ServiceError);
+
+impl From<ServiceError> for ApiFailure {
+    fn from(e: ServiceError) -> Self {
+        ApiFailure(e)
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let (status, phase) = match &self.0 {
+            ServiceError::BadRequest(_) => (StatusCode::BAD_REQUEST, None),
+            ServiceError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
+            ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, None),
+            ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, None),
+            ServiceError::Conflict { phase, .. } => (StatusCode::CONFLICT, phase.clone()),
+            ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
+            ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+            ServiceError::Internal(m) => {
+                tracing::error!(error = %m, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, None)
+            }
+        };
+        let mut resp = (
+            status,
+            Json(ErrorDto {
+                error: self.0.to_string(),
+                phase,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"hotline\""),
+            );
+        }
+        resp
+    }
+}
+
+type ApiResult<T> = Result<T, ApiFailure>;
+
+/// The authenticated party of a request (`Authorization: Bearer <token>`).
+pub struct Caller(pub PartyId);
+
+impl FromRequestParts<Arc<HotlineService>> for Caller {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        service: &Arc<HotlineService>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ServiceError::Unauthorized(
+                    "this needs a party's API token: Authorization: Bearer <token>".into(),
+                )
+            })?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            ServiceError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })?;
+        service
+            .authenticate(token.trim())
+            .map(Caller)
+            .ok_or_else(|| {
+                ApiFailure(ServiceError::Unauthorized(
+                    "unknown or revoked API token".into(),
+                ))
+            })
+    }
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
+    body.map(|Json(b)| b).map_err(|e| {
+        let status = e.status();
+        let msg = e.body_text();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiFailure(ServiceError::TooLarge(format!(
+                "request body larger than the {MAX_BODY} bytes allowed"
+            )))
+        } else {
+            ApiFailure(ServiceError::BadRequest(format!("request body: {msg}")))
+        }
+    })
+}
+
+fn parse_id(s: &str) -> ApiResult<Hash> {
+    Hash::from_hex(s)
+        .or_else(|| Hash::from_base64(&s.replace('-', "+").replace('_', "/")))
+        .ok_or_else(|| {
+            ApiFailure(ServiceError::BadRequest(format!(
+                "{:?} is not a statement id (hex or base64url of 32 bytes)",
+                s.chars().take(80).collect::<String>()
+            )))
+        })
+}
+
+fn parse_party(s: &str) -> ApiResult<PartyId> {
+    PartyId::new(s).map_err(|e| ApiFailure(ServiceError::BadRequest(e.to_string())))
+}
+
+/// Public facts a client needs to build statements.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HotlineDto {
+    /// The log's origin, the `origin` line of every statement.
+    pub origin: String,
+    /// The log's verifier key (checkpoints).
+    pub log_vkey: String,
+    /// Statements in the log.
+    pub size: u64,
+    /// Deadline policy: seconds to acknowledge and answer, per priority.
+    pub policy: PolicyDto,
+    /// Largest clock difference accepted, seconds.
+    pub max_clock_skew: i64,
+}
+
+/// Deadline policy.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PolicyDto {
+    /// Emergency: [acknowledge, answer] seconds.
+    pub emergency: [i64; 2],
+    /// Urgent.
+    pub urgent: [i64; 2],
+    /// Routine.
+    pub routine: [i64; 2],
+}
+
+async fn hotline_info(State(s): State<Arc<HotlineService>>) -> Json<HotlineDto> {
+    let p = s.read(|h| h.policy().clone());
+    Json(HotlineDto {
+        origin: s.origin(),
+        log_vkey: s.view().reader().log_vkey().to_owned(),
+        size: s.read(|h| h.size()),
+        policy: PolicyDto {
+            emergency: [p.emergency.0, p.emergency.1],
+            urgent: [p.urgent.0, p.urgent.1],
+            routine: [p.routine.0, p.routine.1],
+        },
+        max_clock_skew: s.max_clock_skew(),
+    })
+}
+
+/// A party in the directory.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartyDto {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// ISO 3166-1 alpha-2.
+    pub jurisdiction: String,
+    /// Kind of organisation.
+    pub kind: String,
+    /// Duty contact.
+    pub contact: String,
+    /// Current verifier key (absent once revoked).
+    pub vkey: Option<String>,
+    /// Current age recipients.
+    pub recipients: Vec<String>,
+    /// Log index of the registration.
+    pub registered_at: u64,
+    /// Log index and reason of the revocation.
+    pub revoked: Option<(u64, String)>,
+}
+
+async fn parties(State(s): State<Arc<HotlineService>>) -> Json<Vec<PartyDto>> {
+    Json(s.read(|h| {
+        h.directory()
+            .iter()
+            .map(|p| PartyDto {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                jurisdiction: p.jurisdiction.clone(),
+                kind: p.kind.to_string(),
+                contact: p.contact.clone(),
+                vkey: p.current().map(|k| k.verifier.to_vkey()),
+                recipients: p
+                    .current()
+                    .map(|k| k.recipients.clone())
+                    .unwrap_or_default(),
+                registered_at: p.epochs.first().map_or(0, |e| e.from),
+                revoked: p.revoked.map(|(i, r)| (i, r.to_string())),
+            })
+            .collect()
+    }))
+}
+
+/// A statement to submit.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitDto {
+    /// The signed note, as text.
+    pub statement: String,
+    /// The age ciphertext, base64, if the statement commits to a payload.
+    #[serde(default)]
+    pub payload: Option<String>,
+}
+
+/// A statement in the log.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptDto {
+    /// Statement id: base64 leaf hash (as in `ref` lines).
+    pub id: String,
+    /// The same id in hex (for URLs).
+    pub id_hex: String,
+    /// Log index.
+    pub index: u64,
+    /// False if the statement was already in the log and nothing was appended.
+    pub new: bool,
+    /// The case, if any.
+    pub case: Option<String>,
+    /// The receipt in c2sp.org/tlog-proof form.
+    pub receipt: String,
+}
+
+fn receipt_dto(s: &Submitted) -> ReceiptDto {
+    ReceiptDto {
+        id: s.id.to_base64(),
+        id_hex: s.id.to_hex(),
+        index: s.receipt.index,
+        new: s.new,
+        case: s.case.as_ref().map(ToString::to_string),
+        receipt: String::from_utf8_lossy(&s.receipt.to_tlog_proof().to_bytes()).into_owned(),
+    }
+}
+
+async fn submit(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    body: Result<Json<SubmitDto>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<ReceiptDto>)> {
+    let body = json_body(body)?;
+    let payload = match body.payload {
+        None => None,
+        Some(p) => Some(B64.decode(p.trim()).map_err(|_| {
+            ApiFailure(ServiceError::BadRequest(
+                "payload must be the base64 of the age ciphertext".into(),
+            ))
+        })?),
+    };
+    let out = s
+        .submit(&caller, body.statement.as_bytes(), payload)
+        .await?;
+    let status = if out.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(receipt_dto(&out))))
+}
+
+/// A directory statement prepared by the party.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryStatementDto {
+    /// The signed note, as text.
+    pub statement: String,
+}
+
+/// A registration's result.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RegisteredDto {
+    /// The registration's receipt.
+    pub receipt: ReceiptDto,
+    /// The party's API token. Shown once: only its hash is stored.
+    pub token: String,
+}
+
+async fn register(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    body: Result<Json<DirectoryStatementDto>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<RegisteredDto>)> {
+    let body = json_body(body)?;
+    let (submitted, token) = s.register_party(&caller, body.statement.as_bytes()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisteredDto {
+            receipt: receipt_dto(&submitted),
+            token,
+        }),
+    ))
+}
+
+async fn rotate(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(party): Path<String>,
+    body: Result<Json<DirectoryStatementDto>, JsonRejection>,
+) -> ApiResult<Json<ReceiptDto>> {
+    let party = parse_party(&party)?;
+    let body = json_body(body)?;
+    let parsed = hotline_core::SignedStatement::parse(body.statement.as_bytes())
+        .map_err(|e| ApiFailure(ServiceError::BadRequest(e.to_string())))?;
+    if parsed.statement.party.as_ref() != Some(&party) {
+        return Err(ApiFailure(ServiceError::BadRequest(format!(
+            "the statement rotates the keys of {}, not {party}",
+            parsed
+                .statement
+                .party
+                .as_ref()
+                .map_or("nobody".to_owned(), ToString::to_string)
+        ))));
+    }
+    let out = s.rotate_key(&caller, body.statement.as_bytes()).await?;
+    Ok(Json(receipt_dto(&out)))
+}
+
+/// Why a party is revoked.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeDto {
+    /// `compromised`, `retired` or `other`.
+    pub reason: String,
+}
+
+async fn revoke(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(party): Path<String>,
+    body: Result<Json<RevokeDto>, JsonRejection>,
+) -> ApiResult<Json<ReceiptDto>> {
+    let party = parse_party(&party)?;
+    let body = json_body(body)?;
+    let reason: RevocationReason =
+        body.reason
+            .parse()
+            .map_err(|e: hotline_core::vocab::VocabError| {
+                ApiFailure(ServiceError::BadRequest(e.to_string()))
+            })?;
+    let out = s.revoke_party(&caller, &party, reason).await?;
+    Ok(Json(receipt_dto(&out)))
+}
+
+/// A statement with what its reader may know.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatementDto {
+    /// Receipt and ids.
+    #[serde(flatten)]
+    pub receipt: ReceiptDto,
+    /// Kind.
+    pub kind: String,
+    /// The signed note, as text.
+    pub statement: String,
+    /// Whether it carries a payload.
+    pub has_payload: bool,
+    /// Whether the operator recorded its delivery.
+    pub delivered: bool,
+}
+
+async fn statement(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StatementDto>> {
+    let id = parse_id(&id)?;
+    let info = s.statement_for(&caller, &id)?;
+    let receipt = s.receipt(&caller, &id).await?;
+    let bytes = s.statement_bytes(info.index)?;
+    let submitted = Submitted {
+        id,
+        new: false,
+        receipt,
+        case: info.case.clone(),
+    };
+    Ok(Json(StatementDto {
+        receipt: receipt_dto(&submitted),
+        kind: info.kind.to_string(),
+        statement: String::from_utf8_lossy(&bytes).into_owned(),
+        has_payload: info.has_payload,
+        delivered: info.delivered,
+    }))
+}
+
+async fn payload(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let data = s.fetch_payload(&caller, &id).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        Bytes::from(data),
+    )
+        .into_response())
+}
+
+/// A case as its parties see it in lists.
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct CaseSummaryDto {
+    /// Case id.
+    pub id: String,
+    /// `notice` or `request`.
+    pub kind: String,
+    /// Who opened it.
+    pub requester: String,
+    /// Who it was opened with.
+    pub responder: String,
+    /// Your role: requester, responder or operator.
+    pub role: String,
+    /// Phase.
+    pub phase: String,
+    /// Priority.
+    pub priority: String,
+    /// Request type.
+    pub request_type: Option<String>,
+    /// When opened.
+    pub opened: String,
+    /// Acknowledge-by.
+    pub ack_by: Option<String>,
+    /// Answer-by.
+    pub answer_by: Option<String>,
+    /// The deadline that applies now, if any.
+    pub next_deadline: Option<String>,
+    /// Seconds until it (negative: overdue).
+    pub seconds_left: Option<i64>,
+    /// Whose move it is: the party expected to act next.
+    pub waiting_on: Option<String>,
+    /// Missed deadlines recorded so far.
+    pub overdue: Vec<String>,
+    /// Statements in the case.
+    pub statements: usize,
+    /// Log index of the latest statement.
+    pub last_index: u64,
+}
+
+fn summary(c: &Case, caller: &PartyId, now: Timestamp) -> CaseSummaryDto {
+    let role = match c.role_of(caller) {
+        Some(hotline_core::lifecycle::Role::Requester) => "requester",
+        Some(hotline_core::lifecycle::Role::Responder) => "responder",
+        _ => "operator",
+    };
+    let next_deadline = match c.phase {
+        Phase::Sent | Phase::Delivered => c.ack_by.or(c.answer_by),
+        Phase::Acknowledged | Phase::InfoRequested => c.answer_by,
+        _ => None,
+    };
+    let waiting_on = match c.phase {
+        Phase::Sent | Phase::Delivered | Phase::Acknowledged => Some(c.responder.to_string()),
+        Phase::InfoRequested => Some(c.requester.to_string()),
+        _ => None,
+    };
+    let mut overdue = Vec::new();
+    if c.overdue_ack {
+        overdue.push("ack".to_owned());
+    }
+    if c.overdue_answer {
+        overdue.push("answer".to_owned());
+    }
+    CaseSummaryDto {
+        id: c.id.to_string(),
+        kind: c.kind.to_string(),
+        requester: c.requester.to_string(),
+        responder: c.responder.to_string(),
+        role: role.to_owned(),
+        phase: c.phase.to_string(),
+        priority: c.priority.to_string(),
+        request_type: c.request_type.map(|t| t.to_string()),
+        opened: c.opened.to_rfc3339(),
+        ack_by: c.ack_by.map(|t| t.to_rfc3339()),
+        answer_by: c.answer_by.map(|t| t.to_rfc3339()),
+        next_deadline: next_deadline.map(|t| t.to_rfc3339()),
+        seconds_left: next_deadline.map(|t| t.unix() - now.unix()),
+        waiting_on,
+        overdue,
+        statements: c.steps.len(),
+        last_index: c.steps.last().map_or(0, |s| s.index),
+    }
+}
+
+/// Sort key for "most urgent first": open cases waiting on the caller before others, then by
+/// time left, then by priority, newest first.
+fn urgency(c: &CaseSummaryDto, caller: &str) -> (u8, i64, u8, std::cmp::Reverse<u64>) {
+    let open = c.next_deadline.is_some() || matches!(c.phase.as_str(), "sent" | "delivered");
+    let mine = c.waiting_on.as_deref() == Some(caller);
+    let bucket = match (open, mine) {
+        (true, true) => 0,
+        (true, false) => 1,
+        _ => 2,
+    };
+    let prio = match c.priority.as_str() {
+        "emergency" => 0,
+        "urgent" => 1,
+        _ => 2,
+    };
+    (
+        bucket,
+        c.seconds_left.unwrap_or(i64::MAX),
+        prio,
+        std::cmp::Reverse(c.last_index),
+    )
+}
+
+/// The inbox.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InboxDto {
+    /// The caller.
+    pub party: String,
+    /// Server time the deadlines were computed at.
+    pub now: String,
+    /// Cases, most urgent first.
+    pub cases: Vec<CaseSummaryDto>,
+}
+
+async fn inbox(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<InboxDto>> {
+    let now = s.now();
+    let mut cases: Vec<CaseSummaryDto> = s
+        .cases_for(&caller)
+        .iter()
+        .map(|c| summary(c, &caller, now))
+        .collect();
+    let me = caller.to_string();
+    cases.sort_by_key(|c| urgency(c, &me));
+    Ok(Json(InboxDto {
+        party: me,
+        now: now.to_rfc3339(),
+        cases,
+    }))
+}
+
+/// One step of a case.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StepDto {
+    /// Log index.
+    pub index: u64,
+    /// Statement id, base64.
+    pub id: String,
+    /// Statement id, hex.
+    pub id_hex: String,
+    /// Kind.
+    pub kind: String,
+    /// Author.
+    pub author: String,
+    /// Time the author gave.
+    pub time: String,
+    /// Whether it carries a payload.
+    pub has_payload: bool,
+}
+
+/// A case with its timeline.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaseDto {
+    /// Summary.
+    #[serde(flatten)]
+    pub summary: CaseSummaryDto,
+    /// Every statement, in log order.
+    pub timeline: Vec<StepDto>,
+}
+
+async fn case(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CaseDto>> {
+    let id = CaseId::new(&id).map_err(|e| ApiFailure(ServiceError::BadRequest(e.to_string())))?;
+    let c = s.case_for(&caller, &id)?;
+    Ok(Json(CaseDto {
+        summary: summary(&c, &caller, s.now()),
+        timeline: c
+            .steps
+            .iter()
+            .map(|st| StepDto {
+                index: st.index,
+                id: st.id.to_base64(),
+                id_hex: st.id.to_hex(),
+                kind: st.kind.to_string(),
+                author: st.author.to_string(),
+                time: st.time.to_rfc3339(),
+                has_payload: st.has_payload,
+            })
+            .collect(),
+    }))
+}
+
+/// Kinds a party submits itself (for clients' help texts).
+pub fn party_kinds() -> Vec<Kind> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .filter(|k| !k.is_operator_kind())
+        .collect()
+}

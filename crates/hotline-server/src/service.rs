@@ -1,0 +1,734 @@
+//! The hotline service: the domain state kept in step with the log, in front of the sequencer.
+//!
+//! Every statement is checked against the state (directory, lifecycle) and, if it fits, applied
+//! to the state and queued to the sequencer under one lock, so the log's order is the order the
+//! checks saw. The caller's answer waits for the durable commit. The costly signature
+//! verification runs before the lock. Operator statements (`delivered`, `overdue`, directory
+//! statements) are signed here with the operator key and go the same way.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use hotline_core::hotline::{StatementInfo, verify_author_signature};
+use hotline_core::lifecycle::Case;
+use hotline_core::statement::{SignedStatement, Statement};
+use hotline_core::vocab::{Deadline, Kind, PartyId, RevocationReason, Timestamp};
+use hotline_core::{CaseId, DeadlinePolicy, DomainError, Hotline};
+use hotline_store::reader::LogView;
+use hotline_store::sequencer::{AppendError, Receipt, SequencerHandle};
+use hotline_store::{Credential, EntrySide, StoreError};
+use hotline_tlog::note::NoteSigner;
+use hotline_tlog::{Ed25519Signer, Hash};
+use thiserror::Error;
+
+/// Settings of a running hotline.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// How far a statement's time may be from the server's clock, in seconds.
+    pub max_clock_skew: i64,
+    /// Deadline policy.
+    pub policy: DeadlinePolicy,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            max_clock_skew: 300,
+            policy: DeadlinePolicy::default(),
+        }
+    }
+}
+
+/// Why a request to the service failed; each maps to one HTTP status.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// The input is malformed or breaks a rule of the format (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No or an unknown credential (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing there — or nothing the caller may see (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The case's state does not allow it (409).
+    #[error("{message}")]
+    Conflict {
+        /// What is wrong and what is allowed.
+        message: String,
+        /// The case's phase, if a case is involved.
+        phase: Option<String>,
+    },
+    /// Larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The sequencer stopped (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Storage failed (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        match &e {
+            DomainError::Lifecycle(l) => ServiceError::Conflict {
+                message: e.to_string(),
+                phase: Some(l.phase.to_string()),
+            },
+            DomainError::CaseExists(_) | DomainError::PartyExists(_) => ServiceError::Conflict {
+                message: e.to_string(),
+                phase: None,
+            },
+            DomainError::UnknownCase(_) => ServiceError::NotFound(e.to_string()),
+            _ => ServiceError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<AppendError> for ServiceError {
+    fn from(e: AppendError) -> Self {
+        match e {
+            AppendError::TooLarge { .. } => ServiceError::TooLarge(e.to_string()),
+            other => ServiceError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+/// A statement that is in the log, with its receipt.
+#[derive(Clone, Debug)]
+pub struct Submitted {
+    /// Statement id (leaf hash).
+    pub id: Hash,
+    /// False when the statement was already in the log (nothing was appended).
+    pub new: bool,
+    /// Receipt: index, inclusion proof and signed checkpoint.
+    pub receipt: Receipt,
+    /// The statement's case, if any.
+    pub case: Option<CaseId>,
+}
+
+/// The hotline service.
+pub struct HotlineService {
+    state: Mutex<Hotline>,
+    seq: SequencerHandle,
+    operator: Ed25519Signer,
+    credentials: RwLock<HashMap<[u8; 32], PartyId>>,
+    clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    config: ServiceConfig,
+}
+
+fn lock(m: &Mutex<Hotline>) -> MutexGuard<'_, Hotline> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl HotlineService {
+    /// Opens the service over a running sequencer: replays every statement of the log into a
+    /// fresh state (checking each as when it was first accepted) and loads the credentials.
+    pub fn open(
+        seq: SequencerHandle,
+        operator: Ed25519Signer,
+        config: ServiceConfig,
+    ) -> Result<HotlineService, ServiceError> {
+        let view = seq.view().clone();
+        let snap = view.snapshot();
+        let mut hotline = Hotline::new(view.reader().origin(), config.policy.clone());
+        view.for_each_entry(&snap, 0, snap.size(), |index, entry| {
+            let s = SignedStatement::parse(entry).map_err(|e| {
+                StoreError::Corrupt(format!("log entry {index} is not a hotline statement: {e}"))
+            })?;
+            hotline.apply(&s).map_err(|e| {
+                StoreError::Corrupt(format!("log entry {index} does not fit the hotline: {e}"))
+            })
+        })?;
+        if hotline.size() > 0 {
+            let registered = hotline
+                .directory()
+                .get(&PartyId::operator())
+                .and_then(|p| p.current())
+                .map(|k| k.verifier.clone());
+            if registered != Some(operator.verifier()) {
+                return Err(ServiceError::Internal(
+                    "the operator key given is not the operator's registered key".into(),
+                ));
+            }
+        }
+        let mut creds = HashMap::new();
+        for Credential { token_hash, party } in view.reader().credentials()? {
+            if let Ok(p) = PartyId::new(&party) {
+                creds.insert(token_hash, p);
+            }
+        }
+        Ok(HotlineService {
+            state: Mutex::new(hotline),
+            seq,
+            operator,
+            credentials: RwLock::new(creds),
+            clock: Box::new(Timestamp::now),
+            config,
+        })
+    }
+
+    /// Replaces the clock (tests and demonstrations).
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Largest clock difference accepted, seconds.
+    pub fn max_clock_skew(&self) -> i64 {
+        self.config.max_clock_skew
+    }
+
+    /// The current time by the service's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// The log view.
+    pub fn view(&self) -> &Arc<LogView> {
+        self.seq.view()
+    }
+
+    /// The sequencer.
+    pub fn sequencer(&self) -> &SequencerHandle {
+        &self.seq
+    }
+
+    /// The origin.
+    pub fn origin(&self) -> String {
+        lock(&self.state).origin().to_owned()
+    }
+
+    /// Runs `f` on the current state (for read-only queries).
+    pub fn read<T>(&self, f: impl FnOnce(&Hotline) -> T) -> T {
+        f(&lock(&self.state))
+    }
+
+    /// The party a bearer token authenticates.
+    pub fn authenticate(&self, token: &str) -> Option<PartyId> {
+        let h = hotline_crypto::hash_token(token);
+        let creds = match self.credentials.read() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let party = creds.get(&h)?.clone();
+        // A revoked party's credentials stop working with its keys.
+        let active = self.read(|h| {
+            h.directory()
+                .get(&party)
+                .is_some_and(|p| p.revoked.is_none())
+        });
+        active.then_some(party)
+    }
+
+    fn ensure_running(&self) -> Result<(), ServiceError> {
+        match self.seq.stopped_reason() {
+            Some(r) => Err(ServiceError::Unavailable(format!(
+                "the hotline cannot accept statements: {r}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues an already-checked statement and waits for its durable commit.
+    async fn commit(
+        &self,
+        pending: hotline_store::sequencer::PendingAppend,
+        id: Hash,
+        case: Option<CaseId>,
+    ) -> Result<Submitted, ServiceError> {
+        let appended = pending.wait_async().await?;
+        let view = self.view().clone();
+        let receipt = tokio::task::spawn_blocking(move || appended.receipt(&view))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let new = receipt.new;
+        Ok(Submitted {
+            id,
+            new,
+            receipt,
+            case,
+        })
+    }
+
+    /// The receipt of a statement already applied (a replay): resubmitting the same bytes makes
+    /// the sequencer answer with its index once it is durable, and appends nothing.
+    async fn replay(&self, s: &SignedStatement) -> Result<Submitted, ServiceError> {
+        let pending = self.seq.submit_async(s.bytes.clone()).await?;
+        self.commit(pending, s.id, s.statement.case.clone()).await
+    }
+
+    /// Accepts a statement from `caller`, with its encrypted payload if it commits to one.
+    pub async fn submit(
+        &self,
+        caller: &PartyId,
+        bytes: &[u8],
+        payload: Option<Vec<u8>>,
+    ) -> Result<Submitted, ServiceError> {
+        self.ensure_running()?;
+        let s = SignedStatement::parse(bytes).map_err(|e| match e {
+            hotline_core::StatementError::TooLarge(_) => ServiceError::TooLarge(e.to_string()),
+            other => ServiceError::BadRequest(other.to_string()),
+        })?;
+        let st = &s.statement;
+        if st.author != *caller {
+            return Err(ServiceError::Forbidden(format!(
+                "you are authenticated as {caller} but the statement's author is {}",
+                st.author
+            )));
+        }
+        if st.kind.is_operator_kind() {
+            return Err(ServiceError::Forbidden(format!(
+                "{} statements are made by the operator's own processes, not submitted",
+                st.kind
+            )));
+        }
+        if self.read(|h| h.statement(&s.id).is_some()) {
+            return self.replay(&s).await;
+        }
+        let now = self.now();
+        let skew = (st.time.unix() - now.unix()).abs();
+        if skew > self.config.max_clock_skew {
+            return Err(ServiceError::BadRequest(format!(
+                "the statement's time {} is {skew} s from the server's clock ({now}); at most {} s \
+                 are allowed: check your clock and sign it again",
+                st.time, self.config.max_clock_skew
+            )));
+        }
+        check_payload(st, payload.as_deref())?;
+        let key = self.read(|h| h.current_key(&st.author).map(|k| k.verifier.clone()))?;
+        verify_author_signature(&s, &key)?;
+        // Check, apply and queue under one lock (no await inside: the guard is not Send).
+        let pending = {
+            let mut state = lock(&self.state);
+            if state.statement(&s.id).is_some() {
+                None
+            } else {
+                state.check_preverified(&s, &key)?;
+                let side = EntrySide {
+                    payload,
+                    credential: None,
+                };
+                let pending = self.seq.submit_with(s.bytes.clone(), side)?;
+                state.apply_checked(&s);
+                Some(pending)
+            }
+        };
+        match pending {
+            Some(p) => self.commit(p, s.id, st.case.clone()).await,
+            None => self.replay(&s).await,
+        }
+    }
+
+    /// Signs a statement as the operator (plus any extra signatures already on it), checks it,
+    /// and commits it.
+    async fn submit_operator(
+        &self,
+        s: SignedStatement,
+        side: EntrySide,
+    ) -> Result<Submitted, ServiceError> {
+        self.ensure_running()?;
+        let sig = hotline_tlog::note::NoteSignature {
+            name: self.operator.name().to_owned(),
+            key_id: self.operator.key_id(),
+            signature: self.operator.sign(s.note.text().as_bytes()),
+        };
+        let s = s
+            .add_signature(sig)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let pending = {
+            let mut state = lock(&self.state);
+            if state.statement(&s.id).is_some() {
+                None
+            } else {
+                state.check(&s)?;
+                let pending = self.seq.submit_with(s.bytes.clone(), side)?;
+                state.apply_checked(&s);
+                Some(pending)
+            }
+        };
+        match pending {
+            Some(p) => self.commit(p, s.id, s.statement.case.clone()).await,
+            None => self.replay(&s).await,
+        }
+    }
+
+    /// Registers the hotline's operator: the first statement of a new log, with the operator's
+    /// credential. Returns the operator's API token.
+    pub async fn bootstrap(
+        &self,
+        name: &str,
+        jurisdiction: &str,
+        contact: &str,
+        age_recipient: &str,
+    ) -> Result<String, ServiceError> {
+        if self.read(|h| h.size()) > 0 {
+            return Err(ServiceError::Conflict {
+                message: "this hotline already has its operator".into(),
+                phase: None,
+            });
+        }
+        let mut st = Statement::new(
+            &self.origin(),
+            Kind::PartyRegistered,
+            PartyId::operator(),
+            self.now(),
+        );
+        st.party = Some(PartyId::operator());
+        st.party_fields = hotline_core::statement::PartyFields {
+            name: Some(name.to_owned()),
+            jurisdiction: Some(jurisdiction.to_owned()),
+            kind: Some(hotline_core::vocab::PartyKind::Operator),
+            key: Some(self.operator.verifier().to_vkey()),
+            recipients: vec![age_recipient.to_owned()],
+            contact: Some(contact.to_owned()),
+        };
+        let s =
+            SignedStatement::sign(st, &[]).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let (token, hash) = hotline_crypto::ApiToken::generate();
+        let side = EntrySide {
+            payload: None,
+            credential: Some(Credential {
+                token_hash: hash,
+                party: hotline_core::vocab::OPERATOR.to_owned(),
+            }),
+        };
+        self.submit_operator(s, side).await?;
+        self.grant(hash, PartyId::operator());
+        Ok(token.to_string())
+    }
+
+    fn grant(&self, hash: [u8; 32], party: PartyId) {
+        let mut creds = match self.credentials.write() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        creds.insert(hash, party);
+    }
+
+    /// Registers a party from its registration statement (authored by the operator, signed by
+    /// the party's key), adding the operator's signature. Returns the receipt and the party's
+    /// new API token (shown once; only its hash is stored).
+    pub async fn register_party(
+        &self,
+        caller: &PartyId,
+        bytes: &[u8],
+    ) -> Result<(Submitted, String), ServiceError> {
+        self.require_operator(caller)?;
+        let s =
+            SignedStatement::parse(bytes).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let st = &s.statement;
+        if st.kind != Kind::PartyRegistered {
+            return Err(ServiceError::BadRequest(format!(
+                "expected a party-registered statement, got {}",
+                st.kind
+            )));
+        }
+        let party = st
+            .party
+            .clone()
+            .ok_or_else(|| ServiceError::BadRequest("the registration names no party".into()))?;
+        for r in &st.party_fields.recipients {
+            hotline_crypto::parse_recipient(r)
+                .map_err(|e| ServiceError::BadRequest(format!("party-recipient: {e}")))?;
+        }
+        let (token, hash) = hotline_crypto::ApiToken::generate();
+        let side = EntrySide {
+            payload: None,
+            credential: Some(Credential {
+                token_hash: hash,
+                party: party.to_string(),
+            }),
+        };
+        let submitted = self.submit_operator(s, side).await?;
+        if submitted.new {
+            self.grant(hash, party);
+            Ok((submitted, token.to_string()))
+        } else {
+            Err(ServiceError::Conflict {
+                message: format!("{party} was registered by this very statement before"),
+                phase: None,
+            })
+        }
+    }
+
+    /// Records a key rotation prepared by the party (signed by its new key, and by its old one
+    /// if it still has it).
+    pub async fn rotate_key(
+        &self,
+        caller: &PartyId,
+        bytes: &[u8],
+    ) -> Result<Submitted, ServiceError> {
+        self.require_operator(caller)?;
+        let s =
+            SignedStatement::parse(bytes).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        if s.statement.kind != Kind::KeyRotated {
+            return Err(ServiceError::BadRequest(format!(
+                "expected a key-rotated statement, got {}",
+                s.statement.kind
+            )));
+        }
+        for r in &s.statement.party_fields.recipients {
+            hotline_crypto::parse_recipient(r)
+                .map_err(|e| ServiceError::BadRequest(format!("party-recipient: {e}")))?;
+        }
+        self.submit_operator(s, EntrySide::default()).await
+    }
+
+    /// Revokes a party's keys.
+    pub async fn revoke_party(
+        &self,
+        caller: &PartyId,
+        party: &PartyId,
+        reason: RevocationReason,
+    ) -> Result<Submitted, ServiceError> {
+        self.require_operator(caller)?;
+        let mut st = Statement::new(
+            &self.origin(),
+            Kind::PartyRevoked,
+            PartyId::operator(),
+            self.now(),
+        );
+        st.party = Some(party.clone());
+        st.revocation_reason = Some(reason);
+        let s =
+            SignedStatement::sign(st, &[]).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        self.submit_operator(s, EntrySide::default()).await
+    }
+
+    fn require_operator(&self, caller: &PartyId) -> Result<(), ServiceError> {
+        if caller.is_operator() {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "only the operator manages the directory".into(),
+            ))
+        }
+    }
+
+    /// What `caller` may know about statement `id`: its info if the caller is its author, its
+    /// recipient, a party to its case, or the operator (metadata only); otherwise not found.
+    pub fn statement_for(
+        &self,
+        caller: &PartyId,
+        id: &Hash,
+    ) -> Result<StatementInfo, ServiceError> {
+        let visible = self.read(|h| {
+            let info = h.statement(id)?.clone();
+            let in_my_case = info
+                .case
+                .as_ref()
+                .and_then(|c| h.case(c))
+                .is_some_and(|c| c.role_of(caller).is_some());
+            let ok = caller.is_operator()
+                || info.author == *caller
+                || info.recipient.as_ref() == Some(caller)
+                || in_my_case;
+            ok.then_some(info)
+        });
+        match visible {
+            Some(i) => Ok(i),
+            _ => Err(ServiceError::NotFound(format!(
+                "no statement {} that you may see",
+                id.to_base64()
+            ))),
+        }
+    }
+
+    /// The encrypted payload of statement `id`, for its author or recipient. The recipient's
+    /// first download makes the operator sign `delivered`, before the payload is returned.
+    pub async fn fetch_payload(
+        &self,
+        caller: &PartyId,
+        id: &Hash,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let info = self.statement_for(caller, id)?;
+        if caller.is_operator() && info.author != *caller {
+            return Err(ServiceError::NotFound(
+                "payloads are for the two parties of a case only".into(),
+            ));
+        }
+        if !info.has_payload {
+            return Err(ServiceError::NotFound(format!(
+                "statement {} carries no payload",
+                id.to_base64()
+            )));
+        }
+        let view = self.view().clone();
+        let pid = *id;
+        let data = tokio::task::spawn_blocking(move || view.reader().payload(&pid))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??
+            .ok_or_else(|| {
+                ServiceError::Internal(format!("the payload of {} is missing", id.to_base64()))
+            })?;
+        if info.recipient.as_ref() == Some(caller) && !info.delivered {
+            self.deliver(&info, id, caller).await?;
+        }
+        Ok(data)
+    }
+
+    async fn deliver(
+        &self,
+        info: &StatementInfo,
+        id: &Hash,
+        to: &PartyId,
+    ) -> Result<(), ServiceError> {
+        let Some(case) = info.case.clone() else {
+            return Ok(());
+        };
+        let mut st = Statement::new(
+            &self.origin(),
+            Kind::Delivered,
+            PartyId::operator(),
+            self.now(),
+        );
+        st.case = Some(case);
+        st.recipient = Some(to.clone());
+        st.refs = vec![*id];
+        let s =
+            SignedStatement::sign(st, &[]).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        match self.submit_operator(s, EntrySide::default()).await {
+            Ok(_) => Ok(()),
+            // A concurrent download delivered it first.
+            Err(ServiceError::BadRequest(m)) if m.contains("already delivered") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records every deadline that has passed without its statement as `overdue`. Returns how
+    /// many were recorded.
+    pub async fn record_overdues(&self) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let due = self.read(|h| h.due_overdues(now));
+        let mut n = 0;
+        for (case, deadline, request, late) in due {
+            let mut st = Statement::new(&self.origin(), Kind::Overdue, PartyId::operator(), now);
+            st.case = Some(case);
+            st.recipient = Some(late);
+            st.deadline = Some(deadline);
+            st.refs = vec![request];
+            let s = SignedStatement::sign(st, &[])
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            match self.submit_operator(s, EntrySide::default()).await {
+                Ok(_) => n += 1,
+                Err(ServiceError::Conflict { .. }) => {} // settled meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    /// The receipt of a statement the caller may see, against the latest checkpoint.
+    pub async fn receipt(&self, caller: &PartyId, id: &Hash) -> Result<Receipt, ServiceError> {
+        let info = self.statement_for(caller, id)?;
+        let view = self.view().clone();
+        let id = *id;
+        tokio::task::spawn_blocking(move || -> Result<Receipt, ServiceError> {
+            let snap = view.snapshot();
+            let checkpoint = snap
+                .checkpoint
+                .clone()
+                .ok_or_else(|| ServiceError::Internal("no checkpoint".into()))?;
+            let proof = view
+                .inclusion_proof(&snap, info.index, checkpoint.size())
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            Ok(Receipt {
+                index: info.index,
+                leaf_hash: id,
+                new: false,
+                proof,
+                checkpoint,
+            })
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+    }
+
+    /// The cases `caller` is a party to (all cases for the operator).
+    pub fn cases_for(&self, caller: &PartyId) -> Vec<Case> {
+        self.read(|h| {
+            h.cases()
+                .filter(|c| caller.is_operator() || c.role_of(caller).is_some())
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// One case, if `caller` is a party to it (or the operator).
+    pub fn case_for(&self, caller: &PartyId, id: &CaseId) -> Result<Case, ServiceError> {
+        self.read(|h| h.case(id).cloned())
+            .filter(|c| caller.is_operator() || c.role_of(caller).is_some())
+            .ok_or_else(|| ServiceError::NotFound(format!("no case {id} that you may see")))
+    }
+
+    /// The signed statement bytes at a log index.
+    pub fn statement_bytes(&self, index: u64) -> Result<Vec<u8>, ServiceError> {
+        let view = self.view();
+        let snap = view.snapshot();
+        let mut out = None;
+        view.for_each_entry(&snap, index, index + 1, |_, e| {
+            out = Some(e.to_vec());
+            Ok(())
+        })?;
+        out.ok_or_else(|| ServiceError::NotFound(format!("no statement at index {index}")))
+    }
+
+    /// Which deadline kinds exist (for documentation of `overdue`).
+    pub fn deadlines() -> [Deadline; 2] {
+        [Deadline::Ack, Deadline::Answer]
+    }
+}
+
+/// Checks that the payload sent is exactly the one the statement commits to.
+fn check_payload(st: &Statement, payload: Option<&[u8]>) -> Result<(), ServiceError> {
+    match (&st.payload, payload) {
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(ServiceError::BadRequest(
+            "the statement commits to a payload but none was sent".into(),
+        )),
+        (None, Some(_)) => Err(ServiceError::BadRequest(
+            "a payload was sent but the statement commits to none".into(),
+        )),
+        (Some(c), Some(p)) => {
+            if p.len() > hotline_crypto::MAX_CIPHERTEXT_SIZE {
+                return Err(ServiceError::TooLarge(format!(
+                    "payload of {} bytes is larger than the {} bytes allowed",
+                    p.len(),
+                    hotline_crypto::MAX_CIPHERTEXT_SIZE
+                )));
+            }
+            if c.size != p.len() as u64 {
+                return Err(ServiceError::BadRequest(format!(
+                    "payload-size says {} bytes but {} were sent",
+                    c.size,
+                    p.len()
+                )));
+            }
+            let h = hotline_core::payload::sha256(p);
+            if h != c.sha256 {
+                return Err(ServiceError::BadRequest(format!(
+                    "the payload's SHA-256 is {h}, the statement commits to {}",
+                    c.sha256
+                )));
+            }
+            hotline_crypto::check_age_format(p)
+                .map_err(|e| ServiceError::BadRequest(format!("payload: {e}")))?;
+            Ok(())
+        }
+    }
+}
