@@ -370,8 +370,14 @@ impl Officer {
     ) -> Result<SentReport> {
         let me = self.me()?;
         let mut case = self.case(case_id)?;
-        let role = case.summary.role.clone();
-        if role == "responder" {
+        // Replying means having read it: the responder's client downloads what it has not
+        // yet, which the operator records as delivered (closing and withdrawing are not
+        // replies, and are the requester's anyway).
+        let replies = matches!(
+            kind,
+            Kind::Acknowledged | Kind::Declined | Kind::Update | Kind::NeedInfo | Kind::Answer
+        );
+        if case.summary.role == "responder" && replies {
             self.take_delivery(&case)?;
             case = self.case(case_id)?;
         }
