@@ -395,3 +395,118 @@ fn receipts_verify_offline_and_name_what_failed() {
         "{err}"
     );
 }
+
+#[test]
+fn rotated_keys_sign_from_then_on_and_revoked_parties_are_locked_out() {
+    let h = Hotline::new();
+    let case = h.request("us-cisa", "ru-nkcki", "urgent");
+    // us-cisa rotates: a new key file, a rotation signed by the new and the old key.
+    h.sb.run_ok(&["keygen", "--party", "us-cisa", "--out", "us-cisa/new.key"]);
+    h.sb.run_ok(&[
+        "party",
+        "rotation",
+        "--new-key",
+        "us-cisa/new.key",
+        "--old-key",
+        "us-cisa/us-cisa.key",
+        "--server",
+        h.url(),
+        "--out",
+        "us-cisa/rotation",
+    ]);
+    h.sb.run_ok(&[
+        "party",
+        "rotate",
+        "--server",
+        h.url(),
+        "--token-file",
+        "hl/operator.token",
+        "us-cisa",
+        "us-cisa/rotation",
+    ]);
+    // The old key no longer signs.
+    let err = h.err("us-cisa", &["update", &case, "-m", "with the old key"]);
+    assert!(
+        err.contains("400") && err.contains("not signed by us-cisa"),
+        "{err}"
+    );
+    // With the new key it does (a configuration pointing at the new key file).
+    h.sb.run_ok(&[
+        "--config",
+        "us-cisa/new.toml",
+        "config",
+        "init",
+        "--server",
+        h.url(),
+        "--party",
+        "us-cisa",
+        "--key",
+        "us-cisa/new.key",
+        "--token",
+        "us-cisa/token",
+    ]);
+    h.sb.run_ok(&[
+        "--config",
+        "us-cisa/new.toml",
+        "withdraw",
+        &case,
+        "-m",
+        "new key",
+    ]);
+    // The old receipt still verifies, with the old key.
+    let receipts = h.sb.path("us-cisa/receipts").join(&case);
+    let mut files: Vec<_> = std::fs::read_dir(&receipts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let old_pub = std::fs::read_to_string(h.sb.path("us-cisa/us-cisa.pub")).unwrap();
+    let old_vkey = old_pub
+        .lines()
+        .find_map(|l| l.strip_prefix("vkey "))
+        .unwrap();
+    let first = files[0].to_str().unwrap();
+    let out = h.sb.run_ok(&[
+        "verify",
+        first,
+        "--vkey",
+        "hl/log.vkey",
+        "--party-key",
+        old_vkey,
+    ]);
+    assert!(out.contains("author's signature: verified"), "{out}");
+    // Only the operator revokes.
+    let err = h.sb.run_err(&[
+        "party",
+        "revoke",
+        "--server",
+        h.url(),
+        "--token-file",
+        "us-cisa/token",
+        "ru-nkcki",
+        "--reason",
+        "retired",
+    ]);
+    assert!(err.contains("403"), "{err}");
+    h.sb.run_ok(&[
+        "party",
+        "revoke",
+        "--server",
+        h.url(),
+        "--token-file",
+        "hl/operator.token",
+        "us-fbi",
+        "--reason",
+        "retired",
+    ]);
+    let list = h.sb.run_ok(&["party", "list", "--server", h.url()]);
+    assert!(list.contains("revoked at"), "{list}");
+    // A revoked party's token no longer authenticates, and nobody can send to it.
+    let err = h.err("us-fbi", &["inbox"]);
+    assert!(err.contains("401"), "{err}");
+    let err = h.err(
+        "us-cisa",
+        &["send", "--to", "us-fbi", "--title", "x", "-m", "y"],
+    );
+    assert!(err.contains("revoked"), "{err}");
+}
