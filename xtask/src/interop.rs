@@ -41,8 +41,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 /// test can tell "cannot run here" from "failed".
 pub const EXIT_MISSING_PREREQUISITE: u8 = 3;
 
-/// What to install when a prerequisite is missing (Debian/Ubuntu package names).
-const INSTALL_HINT: &str = "install golang-go golang-golang-x-mod-dev";
+/// What to install when Go or golang.org/x/mod is missing (Debian/Ubuntu package names).
+pub(crate) const GO_PACKAGES: &str = "golang-go golang-golang-x-mod-dev";
 
 /// Where Debian's golang-*-dev packages put Go sources: a GOPATH tree.
 const DEBIAN_GOPATH: &str = "/usr/share/gocode";
@@ -53,17 +53,33 @@ const ORIGIN: &str = "interop.hotline.invalid/log";
 /// Longest a build may take.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Longest any hotline or checker run may take; the whole audit takes seconds.
-const RUN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+pub(crate) const RUN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Longest a server may take to start (it checks every stored tile first).
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Go or golang.org/x/mod is not installed: the interop test cannot run on this machine.
+/// An external reference tool (Go, golang.org/x/mod, age) is not installed: an interop test
+/// cannot run on this machine.
 #[derive(Debug)]
-pub struct MissingPrerequisite(pub String);
+pub struct MissingPrerequisite {
+    /// What is missing.
+    pub what: String,
+    /// The Debian/Ubuntu packages to install.
+    pub packages: String,
+}
+
+impl MissingPrerequisite {
+    /// Something missing that `packages` provide.
+    pub fn new(what: impl Into<String>, packages: &str) -> MissingPrerequisite {
+        MissingPrerequisite {
+            what: what.into(),
+            packages: packages.to_owned(),
+        }
+    }
+}
 
 impl fmt::Display for MissingPrerequisite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}; {INSTALL_HINT}", self.0)
+        write!(f, "{}; install {}", self.what, self.packages)
     }
 }
 
@@ -291,37 +307,40 @@ fn run_in(args: &Args, root: &Path, go: &Path, xmod: &Path, tmp: &Path) -> Resul
     Ok(())
 }
 
-fn step(since: Instant, msg: &str) {
+pub(crate) fn step(since: Instant, msg: &str) {
     println!("interop: {msg} [{:.1} s]", since.elapsed().as_secs_f64());
 }
 
 /// The workspace root (xtask lives in its `xtask/` directory).
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_owned()
 }
 
 /// `go` on the PATH, answering `go version`.
-fn find_go() -> Result<PathBuf> {
+pub(crate) fn find_go() -> Result<PathBuf> {
     let go = PathBuf::from("go");
     match Command::new(&go).arg("version").output() {
         Ok(out) if out.status.success() => Ok(go),
-        Ok(out) => Err(MissingPrerequisite(format!(
-            "`go version` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Ok(out) => Err(MissingPrerequisite::new(
+            format!(
+                "`go version` failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            GO_PACKAGES,
+        )
         .into()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(MissingPrerequisite("go not found".to_owned()).into())
+            Err(MissingPrerequisite::new("go not found", GO_PACKAGES).into())
         }
-        Err(e) => Err(MissingPrerequisite(format!("cannot run go: {e}")).into()),
+        Err(e) => Err(MissingPrerequisite::new(format!("cannot run go: {e}"), GO_PACKAGES).into()),
     }
 }
 
 /// A GOPATH tree holding golang.org/x/mod's sumdb/note and sumdb/tlog sources: one of $GOPATH's
 /// entries, or Debian's /usr/share/gocode.
-fn find_xmod() -> Result<PathBuf> {
+pub(crate) fn find_xmod() -> Result<PathBuf> {
     let mut candidates: Vec<PathBuf> = std::env::var_os("GOPATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
@@ -333,15 +352,18 @@ fn find_xmod() -> Result<PathBuf> {
             sumdb.join("note/note.go").is_file() && sumdb.join("tlog/tlog.go").is_file()
         })
         .ok_or_else(|| {
-            MissingPrerequisite(format!(
-                "golang.org/x/mod sources (sumdb/note, sumdb/tlog) not found in $GOPATH or {DEBIAN_GOPATH}"
-            ))
+            MissingPrerequisite::new(
+                format!(
+                    "golang.org/x/mod sources (sumdb/note, sumdb/tlog) not found in $GOPATH or {DEBIAN_GOPATH}"
+                ),
+                GO_PACKAGES,
+            )
             .into()
         })
 }
 
 /// Builds the hotline binary with cargo and returns its path, as cargo reports it.
-fn build_hotline(root: &Path, release: bool) -> Result<PathBuf> {
+pub(crate) fn build_hotline(root: &Path, release: bool) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root).args([
@@ -374,7 +396,7 @@ fn build_hotline(root: &Path, release: bool) -> Result<PathBuf> {
 }
 
 /// Builds the Go checker into `tmp` in GOPATH mode: nothing is downloaded.
-fn build_checker(go: &Path, xmod: &Path, root: &Path, tmp: &Path) -> Result<PathBuf> {
+pub(crate) fn build_checker(go: &Path, xmod: &Path, root: &Path, tmp: &Path) -> Result<PathBuf> {
     let src = root.join("interop/go/hotline-check");
     let own_gopath = tmp.join("gopath");
     std::fs::create_dir_all(&own_gopath).context("creating a GOPATH")?;
@@ -479,7 +501,7 @@ fn expect_ok(out: &Captured, what: &str) -> Result<()> {
 
 /// The checker must fail (exit 1, not a crash or a usage error) with every `needles` in its
 /// message.
-fn expect_failure(out: &Captured, what: &str, needles: &[&str]) -> Result<()> {
+pub(crate) fn expect_failure(out: &Captured, what: &str, needles: &[&str]) -> Result<()> {
     let msg = out.stderr.trim();
     if out.status.success() {
         bail!(
@@ -631,8 +653,8 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// A child process that is killed when dropped unless it has exited.
-struct ChildGuard {
-    child: Child,
+pub(crate) struct ChildGuard {
+    pub(crate) child: Child,
 }
 
 impl Drop for ChildGuard {
@@ -645,15 +667,15 @@ impl Drop for ChildGuard {
 }
 
 /// Output of a finished command.
-struct Captured {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Captured {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs a command to completion with captured stdout (and stderr if `stderr` is piped),
 /// killing it after `timeout`.
-fn run_captured(
+pub(crate) fn run_captured(
     cmd: &mut Command,
     what: &str,
     timeout: Duration,
@@ -699,7 +721,7 @@ fn run_captured(
 }
 
 /// Runs a command that must succeed.
-fn run_ok(cmd: &mut Command, what: &str) -> Result<Captured> {
+pub(crate) fn run_ok(cmd: &mut Command, what: &str) -> Result<Captured> {
     let out = run_captured(cmd, what, RUN_TIMEOUT, Stdio::piped())?;
     if !out.status.success() {
         bail!(
@@ -713,14 +735,15 @@ fn run_ok(cmd: &mut Command, what: &str) -> Result<Captured> {
 }
 
 /// A running `hotline serve` on 127.0.0.1.
-struct Server {
+pub(crate) struct Server {
     guard: ChildGuard,
-    log_url: String,
+    /// The log's URL prefix, `http://127.0.0.1:PORT/log`.
+    pub(crate) log_url: String,
 }
 
 impl Server {
     /// Starts `hotline serve` on a port the kernel picks and waits for its ready line.
-    fn start(hotline: &Path, dir: &Path) -> Result<Server> {
+    pub(crate) fn start(hotline: &Path, dir: &Path) -> Result<Server> {
         let mut cmd = Command::new(hotline);
         cmd.arg("serve")
             .arg("--dir")
@@ -744,7 +767,9 @@ impl Server {
             let mut tx = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if line.starts_with("serving log ")
+                // "serving log …" for a bare log, "serving hotline …" for a hotline.
+                if line.starts_with("serving ")
+                    && line.contains(" on http://")
                     && let Some(tx) = tx.take()
                 {
                     let _ = tx.send(line);
@@ -762,7 +787,7 @@ impl Server {
                 );
             }
         };
-        // "serving log <origin> (size N) on http://ADDR/log/ — Ctrl-C to stop"
+        // "serving log|hotline <origin> (size N) on http://ADDR/log/ — Ctrl-C to stop"
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -777,7 +802,7 @@ impl Server {
 
     /// Stops the server with SIGTERM (a clean shutdown, so the next start finds a tidy
     /// database), killing it if it lingers.
-    fn stop(mut self) -> Result<()> {
+    pub(crate) fn stop(mut self) -> Result<()> {
         let pid = self.guard.child.id().to_string();
         // std offers only SIGKILL and the workspace forbids unsafe code: use kill(1).
         let _ = Command::new("kill")

@@ -3,6 +3,7 @@
 
 mod crash;
 mod interop;
+mod interop_statements;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Check a hotline log with the Go reference (golang.org/x/mod/sumdb/note and tlog).
     Interop(interop::Args),
+    /// Check a hotline's statements with golang.org/x/mod/sumdb/note and its payloads with age.
+    InteropStatements(interop_statements::Args),
     /// Kill a hotline that is appending, again and again, and check nothing receipted is lost.
     Crash(crash::Args),
 }
@@ -26,6 +29,7 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Interop(a) => interop::run(&a),
+        Command::InteropStatements(a) => interop_statements::run(&a),
         Command::Crash(a) => crash::run(&a),
     };
     match result {

@@ -201,7 +201,8 @@ pub struct BenchCompareReport {
     pub median_latency_ms: (f64, f64),
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of `v` (0 when empty).
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
         0 => 0.0,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_submit;
 mod client;
 mod config;
 mod datadir;
@@ -277,6 +278,8 @@ enum LogCommand {
 enum BenchCommand {
     /// Append synthetic entries through the real sequencer and store.
     Log(bench::BenchLogArgs),
+    /// Send signed, encrypted statements over HTTP from many clients to a hotline.
+    Submit(bench_submit::BenchSubmitArgs),
 }
 
 fn main() -> ExitCode {
@@ -445,6 +448,12 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Submit(mut args),
+        } => {
+            args.json = json;
+            bench_submit::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
     }

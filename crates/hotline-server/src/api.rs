@@ -3,6 +3,12 @@
 //! Every route is declared once in [`ROUTES`] with who may call it; the router is built from
 //! that table and the authorization-matrix test walks it, so a route cannot be added without
 //! being tested for every role.
+//!
+//! The OpenAPI 3 document (`GET /api/v1/openapi.json`, [`openapi`]) is derived with `utoipa`:
+//! schemas from the DTOs below (`ToSchema`), parameters, bodies and responses from the
+//! `#[utoipa::path]` attribute on each handler. Each operation's summary and security come from
+//! its [`ROUTES`] entry (see [`openapi`]), so the document cannot disagree with the table on
+//! who may call a route; a test checks that every entry of [`ROUTES`] is in the document.
 
 use std::sync::Arc;
 
@@ -22,6 +28,7 @@ use hotline_core::lifecycle::{Case, Phase};
 use hotline_core::vocab::{Kind, PartyId, RevocationReason, Timestamp};
 use hotline_tlog::Hash;
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::service::{HotlineService, ServiceError, Submitted};
 
@@ -111,6 +118,12 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Party,
         summary: "one of your cases with its timeline",
     },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/openapi.json",
+        access: Access::Public,
+        summary: "this API's OpenAPI 3 document",
+    },
 ];
 
 /// The routes of the API (to be merged into the server's router).
@@ -128,6 +141,7 @@ pub fn routes(service: Arc<HotlineService>) -> Router {
             ("GET", "/api/v1/statements/{id}/payload") => r.route(spec.path, get(payload)),
             ("GET", "/api/v1/inbox") => r.route(spec.path, get(inbox)),
             ("GET", "/api/v1/cases/{case}") => r.route(spec.path, get(case)),
+            ("GET", "/api/v1/openapi.json") => r.route(spec.path, get(openapi_json)),
             _ => r,
         };
     }
@@ -139,7 +153,7 @@ pub fn routes(service: Arc<HotlineService>) -> Router {
 pub const MAX_BODY: usize = hotline_crypto::MAX_CIPHERTEXT_SIZE / 3 * 4 + 256 * 1024;
 
 /// An error response: `{"error": "...", "phase": "..."}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDto {
     /// What went wrong and, where it applies, what to do.
     pub error: String,
@@ -255,7 +269,7 @@ fn parse_party(s: &str) -> ApiResult<PartyId> {
 }
 
 /// Public facts a client needs to build statements.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HotlineDto {
     /// The log's origin, the `origin` line of every statement.
     pub origin: String,
@@ -270,7 +284,7 @@ pub struct HotlineDto {
 }
 
 /// Deadline policy.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PolicyDto {
     /// Emergency: [acknowledge, answer] seconds.
     pub emergency: [i64; 2],
@@ -280,6 +294,11 @@ pub struct PolicyDto {
     pub routine: [i64; 2],
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hotline",
+    responses((status = 200, description = "the hotline's public settings", body = HotlineDto))
+)]
 async fn hotline_info(State(s): State<Arc<HotlineService>>) -> Json<HotlineDto> {
     let p = s.read(|h| h.policy().clone());
     Json(HotlineDto {
@@ -296,7 +315,7 @@ async fn hotline_info(State(s): State<Arc<HotlineService>>) -> Json<HotlineDto> 
 }
 
 /// A party in the directory.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PartyDto {
     /// Id.
     pub id: String,
@@ -318,6 +337,11 @@ pub struct PartyDto {
     pub revoked: Option<(u64, String)>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/parties",
+    responses((status = 200, description = "every party, the revoked included", body = Vec<PartyDto>))
+)]
 async fn parties(State(s): State<Arc<HotlineService>>) -> Json<Vec<PartyDto>> {
     Json(s.read(|h| {
         h.directory()
@@ -341,7 +365,7 @@ async fn parties(State(s): State<Arc<HotlineService>>) -> Json<Vec<PartyDto>> {
 }
 
 /// A statement to submit.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitDto {
     /// The signed note, as text.
@@ -352,7 +376,7 @@ pub struct SubmitDto {
 }
 
 /// A statement in the log.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptDto {
     /// Statement id: base64 leaf hash (as in `ref` lines).
     pub id: String,
@@ -379,6 +403,22 @@ fn receipt_dto(s: &Submitted) -> ReceiptDto {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/statements",
+    request_body = SubmitDto,
+    responses(
+        (status = 201, description = "appended: the statement's receipt", body = ReceiptDto),
+        (status = 200, description = "already in the log: the original receipt; nothing appended", body = ReceiptDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 403, description = "the caller may not do this", body = ErrorDto),
+        (status = 404, description = "nothing there, or nothing the caller may see", body = ErrorDto),
+        (status = 409, description = "the case's state does not allow it (`phase` says which state; the message what is allowed), or the party or case exists", body = ErrorDto),
+        (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
+    )
+)]
 async fn submit(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -405,7 +445,7 @@ async fn submit(
 }
 
 /// A directory statement prepared by the party.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryStatementDto {
     /// The signed note, as text.
@@ -413,7 +453,7 @@ pub struct DirectoryStatementDto {
 }
 
 /// A registration's result.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegisteredDto {
     /// The registration's receipt.
     pub receipt: ReceiptDto,
@@ -421,6 +461,20 @@ pub struct RegisteredDto {
     pub token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/parties",
+    request_body = DirectoryStatementDto,
+    responses(
+        (status = 201, description = "registered: the receipt and the party's API token", body = RegisteredDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 403, description = "the caller may not do this", body = ErrorDto),
+        (status = 409, description = "the case's state does not allow it (`phase` says which state; the message what is allowed), or the party or case exists", body = ErrorDto),
+        (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
+    )
+)]
 async fn register(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -437,6 +491,20 @@ async fn register(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/parties/{party}/rotate",
+    params(("party" = String, Path, description = "party id")),
+    request_body = DirectoryStatementDto,
+    responses(
+        (status = 200, description = "the rotation's receipt", body = ReceiptDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 403, description = "the caller may not do this", body = ErrorDto),
+        (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
+    )
+)]
 async fn rotate(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -462,13 +530,27 @@ async fn rotate(
 }
 
 /// Why a party is revoked.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeDto {
     /// `compromised`, `retired` or `other`.
     pub reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/parties/{party}/revoke",
+    params(("party" = String, Path, description = "party id")),
+    request_body = RevokeDto,
+    responses(
+        (status = 200, description = "the revocation's receipt", body = ReceiptDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 403, description = "the caller may not do this", body = ErrorDto),
+        (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
+    )
+)]
 async fn revoke(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -488,7 +570,7 @@ async fn revoke(
 }
 
 /// A statement with what its reader may know.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StatementDto {
     /// Receipt and ids.
     #[serde(flatten)]
@@ -503,6 +585,17 @@ pub struct StatementDto {
     pub delivered: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/statements/{id}",
+    params(("id" = String, Path, description = "statement id: hex, or base64url, of its leaf hash")),
+    responses(
+        (status = 200, description = "the statement with a receipt against the latest checkpoint", body = StatementDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "nothing there, or nothing the caller may see", body = ErrorDto)
+    )
+)]
 async fn statement(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -527,6 +620,18 @@ async fn statement(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/statements/{id}/payload",
+    params(("id" = String, Path, description = "statement id: hex, or base64url, of its leaf hash")),
+    responses(
+        (status = 200, description = "the binary age-encryption.org/v1 ciphertext, exactly as the statement commits to it", body = [u8], content_type = "application/octet-stream"),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "nothing there, or nothing the caller may see", body = ErrorDto),
+        (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
+    )
+)]
 async fn payload(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -542,7 +647,7 @@ async fn payload(
 }
 
 /// A case as its parties see it in lists.
-#[derive(Debug, Serialize, Deserialize, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone, ToSchema)]
 pub struct CaseSummaryDto {
     /// Case id.
     pub id: String,
@@ -648,7 +753,7 @@ fn urgency(c: &CaseSummaryDto, caller: &str) -> (u8, i64, u8, std::cmp::Reverse<
 }
 
 /// The inbox.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InboxDto {
     /// The caller.
     pub party: String,
@@ -658,6 +763,14 @@ pub struct InboxDto {
     pub cases: Vec<CaseSummaryDto>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/inbox",
+    responses(
+        (status = 200, description = "the caller's cases, most urgent first", body = InboxDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto)
+    )
+)]
 async fn inbox(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -678,7 +791,7 @@ async fn inbox(
 }
 
 /// One step of a case.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StepDto {
     /// Log index.
     pub index: u64,
@@ -697,7 +810,7 @@ pub struct StepDto {
 }
 
 /// A case with its timeline.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseDto {
     /// Summary.
     #[serde(flatten)]
@@ -706,6 +819,17 @@ pub struct CaseDto {
     pub timeline: Vec<StepDto>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{case}",
+    params(("case" = String, Path, description = "case id: YYYYMMDD- and 12 lowercase hex digits")),
+    responses(
+        (status = 200, description = "the case and its timeline", body = CaseDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "nothing there, or nothing the caller may see", body = ErrorDto)
+    )
+)]
 async fn case(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
@@ -729,6 +853,103 @@ async fn case(
             })
             .collect(),
     }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    responses((status = 200, description = "this document", content_type = "application/json"))
+)]
+async fn openapi_json() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"the OpenAPI document: {e}\"}}"))
+    });
+    ([(header::CONTENT_TYPE, "application/json")], doc.clone()).into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hotline API",
+        description = "The JSON API of a hotline: signed statements between parties, their \
+                       encrypted payloads, cases and the party directory. Statement format: \
+                       docs/statements.md. The log itself is served under /log/ as \
+                       c2sp.org/tlog-tiles."
+    ),
+    paths(
+        hotline_info,
+        parties,
+        register,
+        rotate,
+        revoke,
+        submit,
+        statement,
+        payload,
+        inbox,
+        case,
+        openapi_json
+    )
+)]
+struct ApiDoc;
+
+/// Name of the bearer-token security scheme in the OpenAPI document.
+pub const BEARER_SCHEME: &str = "bearer";
+
+/// The OpenAPI 3 document of the API: schemas, parameters and responses derived by `utoipa`
+/// from the DTOs and handlers; summaries and security requirements from [`ROUTES`]
+/// (`Party` and `Operator` routes need the bearer token, `Public` ones nothing).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{
+        HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    let mut doc = ApiDoc::openapi();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER_SCHEME,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("a party's API token, issued at its registration"))
+                .build(),
+        ),
+    );
+    for spec in ROUTES {
+        let Some(item) = doc.paths.paths.get_mut(spec.path) else {
+            continue;
+        };
+        let op = match spec.method {
+            "GET" => item.get.as_mut(),
+            "POST" => item.post.as_mut(),
+            _ => None,
+        };
+        let Some(op) = op else {
+            continue;
+        };
+        op.summary = Some(spec.summary.to_owned());
+        let (who, security) = match spec.access {
+            Access::Public => ("anyone, without credentials", None),
+            Access::Party => (
+                "any registered, non-revoked party (the operator included), with its API token",
+                Some(vec![SecurityRequirement::new::<_, _, &str>(
+                    BEARER_SCHEME,
+                    [],
+                )]),
+            ),
+            Access::Operator => (
+                "the operator only, with its API token",
+                Some(vec![SecurityRequirement::new::<_, _, &str>(
+                    BEARER_SCHEME,
+                    [],
+                )]),
+            ),
+        };
+        op.description = Some(format!("Access: {who}."));
+        op.security = security;
+    }
+    doc
 }
 
 /// Kinds a party submits itself (for clients' help texts).

@@ -19,7 +19,11 @@
 //     hotline as JSON verify with tlog.CheckRecord and are identical;
 //   - with -old-checkpoint: that checkpoint's signature, its root recomputed from the same
 //     entries, and consistency proofs built locally (tlog.ProveTree) and served by hotline as
-//     JSON, checked with tlog.CheckTree and compared.
+//     JSON, checked with tlog.CheckTree and compared;
+//   - with -statements: every entry, read as a hotline statement, verifies with note.Open
+//     against its author's key at that point of the log, the party directory rebuilt from the
+//     log itself (see statements.go); with -statement-file, a statement file checked as if it
+//     were entry -statement-at must pass the same checks.
 //
 // It prints one summary line and exits 0, or prints "hotline-check: FAIL: <reason>" and exits 1.
 // Usage errors exit 2.
@@ -68,6 +72,9 @@ var (
 	flagSamples = flag.Int("samples", 64, "inclusion proofs to check (first, last and random indexes); at least 50 unless the log is smaller")
 	flagSeed    = flag.Int64("seed", 0, "seed for the random sample (0: from the clock; printed in the summary)")
 	flagWorkers = flag.Int("workers", 8, "concurrent HTTP requests")
+	flagStmts   = flag.Bool("statements", false, "also verify every entry as a hotline statement (docs/statements.md) signed by its author's key at that point of the log")
+	flagStmtF   = flag.String("statement-file", "", "with -statements: also check this statement file as if it were entry -statement-at of the log")
+	flagStmtAt  = flag.Int64("statement-at", -1, "the entry -statement-file stands in for (default: appended after the last entry)")
 )
 
 var client = &http.Client{Timeout: 2 * time.Minute}
@@ -81,7 +88,7 @@ var requests struct {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: hotline-check -url http://HOST:PORT/log -vkey FILE [-old-checkpoint FILE] [-save-checkpoint FILE] [-checkpoint-file FILE]\n")
+		fmt.Fprintf(os.Stderr, "usage: hotline-check -url http://HOST:PORT/log -vkey FILE [-old-checkpoint FILE] [-save-checkpoint FILE] [-checkpoint-file FILE] [-statements [-statement-file FILE [-statement-at N]]]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -91,6 +98,14 @@ func main() {
 	}
 	if *flagSamples < 1 || *flagWorkers < 1 {
 		fmt.Fprintln(os.Stderr, "hotline-check: -samples and -workers must be positive")
+		os.Exit(2)
+	}
+	if (*flagStmtF != "" || *flagStmtAt != -1) && !*flagStmts {
+		fmt.Fprintln(os.Stderr, "hotline-check: -statement-file and -statement-at need -statements")
+		os.Exit(2)
+	}
+	if *flagStmtAt != -1 && *flagStmtF == "" {
+		fmt.Fprintln(os.Stderr, "hotline-check: -statement-at needs -statement-file")
 		os.Exit(2)
 	}
 	summary, err := run()
@@ -155,6 +170,7 @@ func run() (string, error) {
 
 	// 3. Record hashes from the entries, checked against the level-0 tiles as fetched.
 	recordHashes := make([]tlog.Hash, 0, n)
+	var allEntries [][]byte
 	for _, b := range bundleTiles {
 		entries, err := decodeBundle(tileData[b], b.W)
 		if err != nil {
@@ -174,6 +190,9 @@ func run() (string, error) {
 					b.N*tileWidth+int64(j), j, c2spPath(b), h, c2spPath(level0), inTile)
 			}
 			recordHashes = append(recordHashes, h)
+			if *flagStmts {
+				allEntries = append(allEntries, e)
+			}
 		}
 	}
 	if int64(len(recordHashes)) != n {
@@ -237,6 +256,26 @@ func run() (string, error) {
 		consistent = fmt.Sprintf("; extends the checkpoint of size %d (root recomputed, %d proof(s) local and served agree and verify)", old.size, proofs)
 	}
 
+	// 9. Every entry as a hotline statement, keys from the log's own directory.
+	statements := ""
+	if *flagStmts {
+		c, err := checkStatements(cp.origin, allEntries)
+		if err != nil {
+			return "", fmt.Errorf("statements: %v", err)
+		}
+		statements = "; " + c.summary()
+		if *flagStmtF != "" {
+			at := *flagStmtAt
+			if at == -1 {
+				at = n
+			}
+			if err := checkStatementFile(cp.origin, allEntries, *flagStmtF, at); err != nil {
+				return "", fmt.Errorf("statements: %v", err)
+			}
+			statements += fmt.Sprintf("; statement file %s verified as entry %d", *flagStmtF, at)
+		}
+	}
+
 	if *flagSave != "" {
 		if err := os.WriteFile(*flagSave, cp.msg, 0o644); err != nil {
 			return "", fmt.Errorf("saving the checkpoint: %v", err)
@@ -245,8 +284,8 @@ func run() (string, error) {
 	requests.Lock()
 	nreq, nbytes := requests.n, requests.bytes
 	requests.Unlock()
-	return fmt.Sprintf("hotline-check: OK: log %s size %d root %v: signature by %s verified, %d entries in %d bundles hashed against the level-0 tiles, %d hash tiles recomputed and identical, %d inclusion proofs (local and served) verified%s; %d requests, %d bytes, %.2f s, seed %d",
-		cp.origin, n, cp.root, verifier.Name(), n, len(bundleTiles), len(hashTiles), len(samples), consistent, nreq, nbytes, time.Since(start).Seconds(), seed), nil
+	return fmt.Sprintf("hotline-check: OK: log %s size %d root %v: signature by %s verified, %d entries in %d bundles hashed against the level-0 tiles, %d hash tiles recomputed and identical, %d inclusion proofs (local and served) verified%s%s; %d requests, %d bytes, %.2f s, seed %d",
+		cp.origin, n, cp.root, verifier.Name(), n, len(bundleTiles), len(hashTiles), len(samples), consistent, statements, nreq, nbytes, time.Since(start).Seconds(), seed), nil
 }
 
 // openCheckpoint verifies a signed note with the log's key and parses its text as a C2SP
