@@ -62,7 +62,7 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         path: "/api/v1/hotline",
         access: Access::Public,
-        summary: "origin, log verifier key, operator key and deadline policy",
+        summary: "origin, log verifier key, log size, clock tolerance and deadline policy",
     },
     RouteSpec {
         method: "GET",

@@ -252,10 +252,18 @@ impl HotlineService {
         case: Option<CaseId>,
     ) -> Result<Submitted, ServiceError> {
         let appended = pending.wait_async().await?;
-        let view = self.view().clone();
-        let receipt = tokio::task::spawn_blocking(move || appended.receipt(&view))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        // A fresh entry's proof is almost always in the snapshot's right-edge tiles: answer
+        // from memory, and only hop to a blocking thread (two context switches per statement,
+        // measured ~10% of the server's CPU under load) when storage must be read.
+        let receipt = match appended.receipt_in_memory(self.view()) {
+            Some(r) => r,
+            None => {
+                let view = self.view().clone();
+                tokio::task::spawn_blocking(move || appended.receipt(&view))
+                    .await
+                    .map_err(|e| ServiceError::Internal(e.to_string()))??
+            }
+        };
         let new = receipt.new;
         Ok(Submitted {
             id,
@@ -569,8 +577,8 @@ impl HotlineService {
             )));
         }
         let view = self.view().clone();
-        let pid = *id;
-        let data = tokio::task::spawn_blocking(move || view.reader().payload(&pid))
+        let (index, pid) = (info.index, *id);
+        let data = tokio::task::spawn_blocking(move || view.reader().payload(index, &pid))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))??
             .ok_or_else(|| {

@@ -109,8 +109,9 @@ pub trait LogReader: Send + Sync {
     fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
     /// A setting fixed at initialisation (`meta` table), such as the deadline policy.
     fn meta(&self, key: &str) -> Result<Option<String>>;
-    /// The payload stored with the entry whose leaf hash is `id`.
-    fn payload(&self, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>>;
+    /// The payload stored with the entry at `index` whose leaf hash is `id` (`None` if there
+    /// is none, or the entry at `index` is another).
+    fn payload(&self, index: u64, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>>;
     /// Every credential granted, in log order.
     fn credentials(&self) -> Result<Vec<Credential>>;
 }

@@ -267,7 +267,34 @@ impl LogView {
             view: self,
             snap,
             last: std::cell::Cell::new(None),
+            memory_only: None,
         }
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` (at most the snapshot's size)
+    /// if every node it needs is in memory (the snapshot or the tile cache), without touching
+    /// storage; `None` if some node would have to be read, or on any error (the caller then
+    /// uses [`LogView::inclusion_proof`] where blocking is allowed, which reports errors).
+    ///
+    /// This is what lets a server answer a fresh append from an async task: the proof of an
+    /// entry of the last batches lies in the right-edge tiles of the snapshot that contains it.
+    pub fn inclusion_proof_in_memory(
+        &self,
+        snap: &LogSnapshot,
+        index: u64,
+        size: u64,
+    ) -> Option<Vec<Hash>> {
+        if size > snap.size() {
+            return None;
+        }
+        let nodes = ViewNodes {
+            view: self,
+            snap,
+            last: std::cell::Cell::new(None),
+            memory_only: Some(std::cell::Cell::new(false)),
+        };
+        let proof = tree::inclusion_proof(&nodes, index, size).ok()?;
+        Some(proof)
     }
 
     fn full_tile(&self, level: u8, index: u64) -> Result<Arc<TileNodes>> {
@@ -420,6 +447,8 @@ pub struct ViewNodes<'a> {
     snap: &'a LogSnapshot,
     /// The snapshot tile used last: a proof asks for up to eight nodes of one tile in a row.
     last: std::cell::Cell<Option<(u8, u64, &'a TileNodes)>>,
+    /// `Some` when storage must not be read: set to `true` when a node was not in memory.
+    memory_only: Option<std::cell::Cell<bool>>,
 }
 
 impl<'a> NodeSource for ViewNodes<'a> {
@@ -463,7 +492,18 @@ impl<'a> NodeSource for ViewNodes<'a> {
                 "right-edge tile {tile_level}/{tile_index} is missing from the snapshot"
             )));
         }
-        let t = self.view.full_tile(tile_level, tile_index)?;
+        let t = match &self.memory_only {
+            None => self.view.full_tile(tile_level, tile_index)?,
+            Some(missed) => match self.view.cache.get((tile_level, tile_index)) {
+                Some(t) => t,
+                None => {
+                    missed.set(true);
+                    return Err(StoreError::Corrupt(format!(
+                        "tile {tile_level}/{tile_index} is not in memory"
+                    )));
+                }
+            },
+        };
         t.node(r, j).ok_or_else(|| {
             StoreError::Corrupt(format!(
                 "tile {tile_level}/{tile_index} lacks node ({level}, {index})"

@@ -33,9 +33,9 @@ use crate::{BatchWrite, LogReader, LogWriter, StoredCheckpoint};
 /// 514 MB instead of 404 MB for the same 1,000,000 entries, and slower).
 pub const PAGE_SIZE: i64 = 32_768;
 
-/// Schema version written by this build. Version 1 (the log alone) is migrated on opening for
-/// writing.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Schema version written by this build. Versions 1 (the log alone) and 2 (payloads keyed by
+/// statement id) are migrated on opening for writing.
+pub const SCHEMA_VERSION: u32 = 3;
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "hotline.db";
 
@@ -62,13 +62,23 @@ CREATE TABLE checkpoints (
 );
 ";
 
-/// Tables added by schema version 2: data stored with log entries in the same commit.
-const SCHEMA_V2: &str = "
+/// Data stored with log entries in the same commit (schema version 3).
+///
+/// Payloads are keyed by log index, so a batch appends them to the end of one b-tree. Version 2
+/// keyed them by statement id (a hash) with a unique index: every insert dirtied a random
+/// 32 KiB index page, and under 64 concurrent clients that was half of all bytes written
+/// (measured with `hotline bench submit`: 1.09 GB written for 30,000 statements with the
+/// payloads, 0.51 GB without). The id is kept, unindexed, to check a lookup by index.
+const SCHEMA_PAYLOADS: &str = "
 CREATE TABLE payloads (
-    id   BLOB PRIMARY KEY,
-    idx  INTEGER NOT NULL,
+    idx  INTEGER PRIMARY KEY,
+    id   BLOB NOT NULL,
     data BLOB NOT NULL
 );
+";
+
+/// Credentials (schema version 2 and later).
+const SCHEMA_CREDENTIALS: &str = "
 CREATE TABLE credentials (
     token_hash BLOB PRIMARY KEY,
     party      TEXT NOT NULL,
@@ -135,7 +145,8 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
     let mut conn = conn;
     let tx = conn.transaction().map_err(db_err(path))?;
     tx.execute_batch(SCHEMA).map_err(db_err(path))?;
-    tx.execute_batch(SCHEMA_V2).map_err(db_err(path))?;
+    tx.execute_batch(SCHEMA_PAYLOADS).map_err(db_err(path))?;
+    tx.execute_batch(SCHEMA_CREDENTIALS).map_err(db_err(path))?;
     for (k, v) in [
         ("schema_version", SCHEMA_VERSION.to_string()),
         ("origin", origin.to_owned()),
@@ -205,7 +216,8 @@ fn open_existing_with(
     Ok((conn, meta))
 }
 
-/// Upgrades a version-1 database (the log alone) to version 2, in one transaction.
+/// Upgrades a version-1 database (the log alone) or a version-2 one (payloads keyed by
+/// statement id) to version 3, in one transaction: nothing changes unless all of it does.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let version: Option<String> = conn
         .query_row(
@@ -215,17 +227,36 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         )
         .optional()
         .map_err(db_err(path))?;
-    if version.as_deref() == Some("1") {
-        let tx = conn.transaction().map_err(db_err(path))?;
-        tx.execute_batch(SCHEMA_V2).map_err(db_err(path))?;
-        tx.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
-            [SCHEMA_VERSION.to_string()],
-        )
-        .map_err(db_err(path))?;
-        tx.commit().map_err(db_err(path))?;
-        tracing::info!(path = %path.display(), "migrated the database to schema version 2");
+    let steps = match version.as_deref() {
+        Some("1") => [SCHEMA_PAYLOADS, SCHEMA_CREDENTIALS].as_slice(),
+        Some("2") => ["CREATE TABLE payloads_v3 (
+                idx  INTEGER PRIMARY KEY,
+                id   BLOB NOT NULL,
+                data BLOB NOT NULL
+            );
+            INSERT INTO payloads_v3(idx, id, data) SELECT idx, id, data FROM payloads ORDER BY idx;
+            DROP TABLE payloads;
+            ALTER TABLE payloads_v3 RENAME TO payloads;"]
+        .as_slice(),
+        _ => return Ok(()),
+    };
+    let from = version.unwrap_or_default();
+    let tx = conn.transaction().map_err(db_err(path))?;
+    for step in steps {
+        tx.execute_batch(step).map_err(db_err(path))?;
     }
+    tx.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [SCHEMA_VERSION.to_string()],
+    )
+    .map_err(db_err(path))?;
+    tx.commit().map_err(db_err(path))?;
+    tracing::info!(
+        path = %path.display(),
+        from = %from,
+        to = SCHEMA_VERSION,
+        "migrated the database schema"
+    );
     Ok(())
 }
 
@@ -463,7 +494,7 @@ impl LogWriter for SqliteWriter {
                     .map_err(&e)?;
             }
             let mut put_payload = tx
-                .prepare_cached("INSERT OR IGNORE INTO payloads(id, idx, data) VALUES (?1, ?2, ?3)")
+                .prepare_cached("INSERT OR IGNORE INTO payloads(idx, id, data) VALUES (?1, ?2, ?3)")
                 .map_err(&e)?;
             let mut put_credential = tx
                 .prepare_cached(
@@ -473,7 +504,7 @@ impl LogWriter for SqliteWriter {
             for (idx, id, side) in &batch.sides {
                 if let Some(p) = &side.payload {
                     put_payload
-                        .execute(params![&id.0[..], *idx as i64, p])
+                        .execute(params![*idx as i64, &id.0[..], p])
                         .map_err(&e)?;
                 }
                 if let Some(c) = &side.credential {
@@ -638,10 +669,10 @@ impl LogReader for SqliteReader {
         })
     }
 
-    fn payload(&self, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>> {
+    fn payload(&self, index: u64, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>> {
         self.with_conn(|c| {
-            c.prepare_cached("SELECT data FROM payloads WHERE id = ?1")?
-                .query_row([&id.0[..]], |r| r.get(0))
+            c.prepare_cached("SELECT data FROM payloads WHERE idx = ?1 AND id = ?2")?
+                .query_row(params![index as i64, &id.0[..]], |r| r.get(0))
                 .optional()
         })
     }

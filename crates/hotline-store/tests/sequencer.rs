@@ -532,10 +532,21 @@ fn side_data_is_stored_with_new_entries_only() {
     assert!(!b.new);
     let reader = h.view().reader().clone();
     assert_eq!(
-        reader.payload(&leaf_hash(&entry(1))).unwrap().as_deref(),
+        reader
+            .payload(a.index, &leaf_hash(&entry(1)))
+            .unwrap()
+            .as_deref(),
         Some(&b"ciphertext one"[..])
     );
-    assert_eq!(reader.payload(&leaf_hash(&entry(2))).unwrap(), None);
+    // Another entry's id at that index, or an index with no payload: nothing.
+    assert_eq!(
+        reader.payload(a.index, &leaf_hash(&entry(2))).unwrap(),
+        None
+    );
+    assert_eq!(
+        reader.payload(a.index + 1, &leaf_hash(&entry(1))).unwrap(),
+        None
+    );
     let creds = reader.credentials().unwrap();
     assert_eq!(creds.len(), 1);
     assert_eq!(creds[0].party, "us-cisa");
@@ -570,5 +581,52 @@ fn a_version_1_database_is_migrated_when_opened_for_writing() {
     let h = log.start().unwrap();
     assert_eq!(h.view().snapshot().size(), 301);
     assert_eq!(h.view().reader().credentials().unwrap(), vec![]);
+    h.shutdown();
+}
+
+#[test]
+fn a_version_2_database_keeps_every_payload_when_migrated() {
+    let log = Log::new();
+    let h = log.start().unwrap();
+    let mut stored = Vec::new();
+    for i in 0..40u64 {
+        let side = hotline_store::EntrySide {
+            payload: (i % 3 != 0).then(|| format!("ciphertext {i}").into_bytes()),
+            credential: None,
+        };
+        let a = h.submit_with(entry(i), side).unwrap().wait().unwrap();
+        stored.push((a.index, leaf_hash(&entry(i)), i % 3 != 0));
+    }
+    h.shutdown();
+    // Rewrite the payloads as schema version 2 kept them: keyed by id, with a unique index.
+    let c = rusqlite::Connection::open(&log.db).unwrap();
+    c.execute_batch(
+        "CREATE TABLE payloads_v2 (id BLOB PRIMARY KEY, idx INTEGER NOT NULL, data BLOB NOT NULL);
+         INSERT INTO payloads_v2(id, idx, data) SELECT id, idx, data FROM payloads;
+         DROP TABLE payloads;
+         ALTER TABLE payloads_v2 RENAME TO payloads;
+         UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(c);
+    let err = SqliteReader::open(&log.db).err().unwrap().to_string();
+    assert!(err.contains("schema version 2"), "{err}");
+    drop(SqliteWriter::open(&log.db).unwrap());
+    let h = log.start().unwrap();
+    let reader = h.view().reader().clone();
+    for (i, (index, id, has)) in stored.iter().enumerate() {
+        let want = has.then(|| format!("ciphertext {i}").into_bytes());
+        assert_eq!(reader.payload(*index, id).unwrap(), want, "entry {i}");
+    }
+    // Appending goes on after the migration.
+    let side = hotline_store::EntrySide {
+        payload: Some(b"after".to_vec()),
+        credential: None,
+    };
+    let a = h.submit_with(entry(1000), side).unwrap().wait().unwrap();
+    assert_eq!(
+        reader.payload(a.index, &leaf_hash(&entry(1000))).unwrap(),
+        Some(b"after".to_vec())
+    );
     h.shutdown();
 }

@@ -19,7 +19,7 @@ use hotline_core::vocab::{
 };
 use hotline_crypto::{AgeRecipient, PartyKeys};
 use hotline_server::AppState;
-use hotline_server::api::{ErrorDto, InboxDto, ReceiptDto, RegisteredDto};
+use hotline_server::api::{ErrorDto, ReceiptDto, RegisteredDto};
 use hotline_server::service::{HotlineService, ServiceConfig};
 use hotline_store::LogReader;
 use hotline_store::reader::LogView;
@@ -80,11 +80,6 @@ impl Resp {
     /// The body as (lossy) text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The error body.
-    pub fn error(&self) -> ErrorDto {
-        self.json()
     }
 
     /// Whether the body contains `needle`.
@@ -430,6 +425,47 @@ impl TestHotline {
         state
     }
 
+    /// Runs `call`, which must be refused with `status` and an error message containing every
+    /// one of `phrases`, and checks that nothing stored changed (log, state, inboxes of
+    /// `parties`, directory, credentials). Returns the error.
+    #[track_caller]
+    pub fn refuses(
+        &self,
+        what: &str,
+        parties: &[&Party],
+        status: u16,
+        phrases: &[&str],
+        call: impl FnOnce() -> Resp,
+    ) -> ErrorDto {
+        let before = self.stored(parties);
+        let r = call();
+        assert_eq!(
+            r.status,
+            status,
+            "{what}: unexpected status; body: {}",
+            r.text().chars().take(500).collect::<String>()
+        );
+        let e: ErrorDto = serde_json::from_slice(&r.body).unwrap_or_else(|err| {
+            panic!(
+                "{what}: the {status} body is not an ErrorDto ({err}): {}",
+                r.text()
+            )
+        });
+        for p in phrases {
+            assert!(
+                e.error.contains(p),
+                "{what}: the error message does not say {p:?}: {}",
+                e.error
+            );
+        }
+        assert_eq!(
+            self.stored(parties),
+            before,
+            "{what}: a refused request changed what is stored"
+        );
+        e
+    }
+
     /// A snapshot of what is stored, as seen by `parties`.
     pub fn stored(&self, parties: &[&Party]) -> Stored {
         let cp = self.checkpoint();
@@ -472,7 +508,12 @@ impl TestHotline {
 
     /// Registers a party through the API.
     pub fn register(&self, id: &str) -> Party {
-        let keys = PartyKeys::generate(id).unwrap();
+        self.register_keys(PartyKeys::generate(id).unwrap())
+    }
+
+    /// Registers a party with keys it already has (e.g. with another hotline) through the API.
+    pub fn register_keys(&self, keys: PartyKeys) -> Party {
+        let id = keys.party().to_owned();
         let reg = self.registration(&keys);
         let r: RegisteredDto = self
             .post(
@@ -483,7 +524,7 @@ impl TestHotline {
             .expect(201)
             .json();
         Party {
-            id: PartyId::new(id).unwrap(),
+            id: PartyId::new(&id).unwrap(),
             keys,
             token: r.token,
         }
@@ -686,11 +727,6 @@ impl TestHotline {
         self.service
             .read(|h| h.case(case).map(|c| c.phase.to_string()))
             .unwrap_or_else(|| "no such case".into())
-    }
-
-    /// The inbox of a party.
-    pub fn inbox(&self, p: &Party) -> InboxDto {
-        self.get("/api/v1/inbox", Some(&p.token)).expect(200).json()
     }
 }
 

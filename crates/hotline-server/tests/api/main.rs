@@ -10,7 +10,6 @@
 
 mod authz;
 mod bad_input;
-#[allow(dead_code)] // helpers for the replay and bad-input tests still being written
 mod fixture;
 mod openapi;
 mod replay;

@@ -1,0 +1,151 @@
+//! Invalid STIX evidence. The server never sees a payload's plaintext, so only the officer's
+//! client can check that `--evidence` is a STIX 2.1 bundle: `hotline send` refuses one that is
+//! not, with a message naming the file and the problem, before anything is signed or sent.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod util;
+
+use std::path::PathBuf;
+
+use util::Sandbox;
+
+fn register(sb: &Sandbox, url: &str, party: &str, cc: &str) {
+    let key = format!("{party}/{party}.key");
+    sb.run_ok(&["keygen", "--party", party, "--out", &key]);
+    let reg = format!("{party}/registration");
+    sb.run_ok(&[
+        "party",
+        "request",
+        "--key",
+        &key,
+        "--server",
+        url,
+        "--name",
+        party,
+        "--jurisdiction",
+        cc,
+        "--kind",
+        "national-cert",
+        "--contact",
+        "duty@x.example",
+        "--out",
+        &reg,
+    ]);
+    let token = format!("{party}/token");
+    sb.run_ok(&[
+        "party",
+        "add",
+        "--server",
+        url,
+        "--token-file",
+        "hl/operator.token",
+        &reg,
+        "--token-out",
+        &token,
+    ]);
+    sb.run_ok(&[
+        "--config",
+        &format!("{party}/config.toml"),
+        "config",
+        "init",
+        "--server",
+        url,
+        "--party",
+        party,
+        "--key",
+        &key,
+        "--token",
+        &token,
+    ]);
+}
+
+fn log_size(url: &str) -> u64 {
+    let text = reqwest::blocking::get(format!("{url}/log/checkpoint"))
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines().nth(1).unwrap().parse().unwrap()
+}
+
+fn send_args(evidence: &str) -> Vec<&str> {
+    vec![
+        "--config",
+        "us-cisa/config.toml",
+        "send",
+        "--to",
+        "ru-nkcki",
+        "--title",
+        "REvil infrastructure",
+        "--evidence",
+        evidence,
+    ]
+}
+
+#[test]
+fn send_refuses_evidence_that_is_not_a_stix_bundle_and_sends_nothing() {
+    let sb = Sandbox::new();
+    sb.run_ok(&[
+        "init",
+        "--dir",
+        "hl",
+        "--origin",
+        "hotline.test.example/log",
+    ]);
+    let server = sb.serve("hl");
+    let url = server.url.clone();
+    register(&sb, &url, "us-cisa", "US");
+    register(&sb, &url, "ru-nkcki", "RU");
+
+    let cases = [
+        ("not-json.json", "indicator: 198.51.100.7", "is not JSON"),
+        ("array.json", "[]", "evidence must be a STIX bundle object"),
+        (
+            "indicator.json",
+            r#"{"type": "indicator", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}"#,
+            r#"evidence must be a STIX 2.1 bundle ("type": "bundle")"#,
+        ),
+        (
+            "no-objects.json",
+            r#"{"type": "bundle", "id": "bundle--0463e379-dbda-4557-b8cb-d9175db73489"}"#,
+            r#"the bundle has no "objects" array"#,
+        ),
+        (
+            "untyped.json",
+            r#"{"type": "bundle", "objects": [{"id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}]}"#,
+            "object 0 has no type",
+        ),
+        (
+            "no-id.json",
+            r#"{"type": "bundle", "objects": [{"type": "indicator"}]}"#,
+            "object 0 (indicator) has no id",
+        ),
+        (
+            "wrong-id.json",
+            r#"{"type": "bundle", "objects": [{"type": "indicator", "id": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}]}"#,
+            r#"the id must start with its type "indicator" followed by --"#,
+        ),
+    ];
+    for (file, content, phrase) in cases {
+        std::fs::write(sb.path(file), content).unwrap();
+        let before = log_size(&url);
+        let err = sb.run_err(&send_args(file));
+        assert!(
+            err.contains(file),
+            "{file}: the error does not name the file: {err}"
+        );
+        assert!(
+            err.contains(phrase),
+            "{file}: the error does not say {phrase:?}: {err}"
+        );
+        assert_eq!(log_size(&url), before, "{file}: something was sent");
+    }
+
+    // A STIX 2.1 bundle goes through.
+    let good = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenario/kaseya-2021/evidence.json")
+        .display()
+        .to_string();
+    let before = log_size(&url);
+    sb.run_ok(&send_args(&good));
+    assert_eq!(log_size(&url), before + 1);
+}
