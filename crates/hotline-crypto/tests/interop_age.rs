@@ -140,6 +140,9 @@ fn hotline_decrypts_what_the_age_binary_encrypts() {
             ct.starts_with(b"age-encryption.org/v1\n"),
             "age wrote armor?"
         );
+        // The server's keyless format check accepts what the reference implementation wrote.
+        hotline_crypto::check_age_format(&ct)
+            .unwrap_or_else(|e| panic!("{len} bytes from the age binary: {e}"));
         assert_eq!(
             decrypt(&ct, us.age_identity()).unwrap(),
             pt,

@@ -525,6 +525,7 @@ impl LogWriter for SqliteWriter {
         }
         tx.commit().map_err(&e)?;
         if let Some(c) = &self.checkpointer {
+            let side = |s: &crate::EntrySide| s.payload.as_ref().map_or(0, |p| p.len() as u64);
             let bytes = batch
                 .bundles
                 .iter()
@@ -534,7 +535,8 @@ impl LogWriter for SqliteWriter {
                     .tiles
                     .iter()
                     .map(|(_, _, d)| d.len() as u64)
-                    .sum::<u64>();
+                    .sum::<u64>()
+                + batch.sides.iter().map(|(_, _, s)| side(s)).sum::<u64>();
             let pending = c
                 .pending
                 .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed)

@@ -109,6 +109,9 @@ impl CosignatureV1Verifier {
         if alg != ALG_COSIGNATURE_V1 {
             return Err(NoteError::UnsupportedKeyType(alg));
         }
+        if key.is_weak() {
+            return Err(NoteError::WeakKey(name));
+        }
         Ok(CosignatureV1Verifier {
             key_id: key_id(&name, ALG_COSIGNATURE_V1, key.as_bytes()),
             name,
@@ -131,8 +134,8 @@ impl CosignatureV1Verifier {
             return None;
         }
         let sig = Signature::from_slice(&signature[8..]).ok()?;
-        self.key
-            .verify_strict(&cosigned_message(checkpoint_text, ts), &sig)
+        // The same rule as signed-note signatures (see `Ed25519Verifier`): Go's.
+        ed25519_dalek::Verifier::verify(&self.key, &cosigned_message(checkpoint_text, ts), &sig)
             .ok()?;
         Some(ts)
     }
