@@ -11,7 +11,7 @@
 //!    sending is timed.
 //! 3. *Baselines* (same invocation, same bodies): the same HTTP requests to a no-op handler in
 //!    this process (HTTP, JSON and base64 only: what the stack costs without the hotline), and
-//!    strict Ed25519 verification of the statements alone (what the signatures cost).
+//!    Ed25519 verification of the statements alone (what the signatures cost).
 //! 4. *Timed run*: `--clients` connections (HTTP/1.1 keep-alive, one per client, all on one
 //!    client thread) each send their share one request at a time and wait for its receipt.
 //!    Latency is request sent → receipt received.
@@ -126,7 +126,7 @@ pub struct SubmitReport {
     pub median_latency_ms: (f64, f64),
     /// Median requests/s of the no-op HTTP baseline, if measured.
     pub median_noop_http_per_sec: Option<f64>,
-    /// Median strict Ed25519 verifications/s on all cores, if measured.
+    /// Median Ed25519 verifications/s on all cores (the server's rule), if measured.
     pub median_verify_per_sec: Option<f64>,
 }
 
@@ -287,7 +287,7 @@ pub fn run(args: &BenchSubmitArgs) -> Result<SubmitReport> {
             let b = baseline(&work, &sample, &parties)?;
             if progress {
                 eprintln!(
-                    "  baseline: no-op HTTP {:.0} requests/s (p99 {:.1} ms); strict Ed25519 \
+                    "  baseline: no-op HTTP {:.0} requests/s (p99 {:.1} ms); Ed25519 \
                      alone {:.0}/s on one thread, {:.0}/s on all",
                     b.noop_http_per_sec,
                     b.noop_http_latency_ms.p99,
@@ -465,7 +465,7 @@ pub fn print_report(r: &SubmitReport) {
         }
         if let Some(b) = &run.baseline {
             println!(
-                "  baseline: no-op HTTP {:.0} requests/s (p50 {:.2} ms, p99 {:.2} ms); strict \
+                "  baseline: no-op HTTP {:.0} requests/s (p50 {:.2} ms, p99 {:.2} ms); \
                  Ed25519 alone {:.0}/s on one thread, {:.0}/s on all",
                 b.noop_http_per_sec,
                 b.noop_http_latency_ms.p50,
@@ -481,7 +481,7 @@ pub fn print_report(r: &SubmitReport) {
     );
     if let (Some(n), Some(v)) = (r.median_noop_http_per_sec, r.median_verify_per_sec) {
         println!(
-            "median baselines: no-op HTTP {n:.0} requests/s; strict Ed25519 verification alone \
+            "median baselines: no-op HTTP {n:.0} requests/s; Ed25519 verification alone \
              {v:.0}/s on all cores"
         );
     }

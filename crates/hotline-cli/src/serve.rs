@@ -29,6 +29,12 @@ pub struct BatchArgs {
     /// Longest an entry waits for others before its batch is committed, in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub batch_age_ms: u64,
+    /// Under load, the least time a batch keeps gathering, in microseconds: larger, fewer
+    /// commits for at most that much more latency (nothing is held back on a quiet log).
+    /// Measured with `hotline bench submit`: 1000 µs doubles the mean batch and lowers the
+    /// server's CPU per statement (BENCHMARKS.md).
+    #[arg(long, default_value_t = 1000)]
+    pub batch_linger_us: u64,
 }
 
 impl BatchArgs {
@@ -37,6 +43,7 @@ impl BatchArgs {
         SequencerConfig {
             batch_size: self.batch_size.max(1),
             batch_age: Duration::from_millis(self.batch_age_ms),
+            linger: Duration::from_micros(self.batch_linger_us),
             ..SequencerConfig::default()
         }
     }

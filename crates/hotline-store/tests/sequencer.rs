@@ -630,3 +630,47 @@ fn a_version_2_database_keeps_every_payload_when_migrated() {
     );
     h.shutdown();
 }
+
+#[test]
+fn under_load_a_batch_lingers_to_gather_more_and_a_quiet_log_does_not() {
+    let log = Log::new();
+    let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(&log.db).unwrap());
+    let view = Arc::new(LogView::new(reader).unwrap());
+    let config = SequencerConfig {
+        // Long enough that entries submitted one after another in this thread all arrive
+        // within it, however slow the machine.
+        linger: std::time::Duration::from_millis(300),
+        ..SequencerConfig::default()
+    };
+    let h = sequencer::start(
+        Box::new(SqliteWriter::open(&log.db).unwrap()),
+        view,
+        log.signer(),
+        config,
+    )
+    .unwrap();
+    let batches = || h.stats().snapshot().batches;
+    // A quiet log: each lone entry is its own batch (nothing to linger for).
+    for i in 0..3 {
+        h.append(entry(i)).unwrap();
+    }
+    assert_eq!(batches(), 3);
+    // A burst: the first batch carries what was queued, then the pipeline is under load and
+    // the next batch lingers, gathering every entry submitted meanwhile.
+    h.submit_many((3..6).map(entry).collect())
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(batches(), 4);
+    let pending: Vec<_> = (6..26).map(|i| h.submit(entry(i)).unwrap()).collect();
+    for p in pending {
+        p.wait().unwrap();
+    }
+    assert_eq!(
+        batches(),
+        5,
+        "20 entries submitted within the linger went into one batch"
+    );
+    assert_eq!(h.view().snapshot().size(), 26);
+    h.shutdown();
+}
