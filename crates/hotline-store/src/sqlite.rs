@@ -9,12 +9,15 @@
 //! transactions, and only transactions followed by a completed fdatasync were acknowledged),
 //! while batch N+1 is written during batch N's fsync.
 //!
-//! Layout (schema version 1):
+//! Layout (schema version 3):
 //!
-//! - `meta(key, value)`: `schema_version`, `origin`, `log_vkey`;
+//! - `meta(key, value)`: `schema_version`, `origin`, `log_vkey`, settings fixed at `init`;
 //! - `bundles(idx, data)`: entry bundle `idx`, full or the current partial one;
 //! - `tiles(id, level, idx, data)`: hash tiles, full or partial, `id = level << 56 | idx`;
-//! - `checkpoints(size, note, created_ms)`: every checkpoint the log ever signed.
+//! - `checkpoints(size, note, created_ms)`: every checkpoint the log ever signed;
+//! - `payloads(idx, id, data)`: the encrypted payload stored with the entry at log index `idx`
+//!   whose leaf hash is `id` (version 2 keyed them by `id`);
+//! - `credentials(token_hash, party, idx)`: API credentials granted with entry `idx`.
 //!
 //! Partial tiles and bundles are rewritten in place as they grow; a narrower version is always
 //! a prefix of a wider one, so readers cut any published partial width from the stored one.
