@@ -116,9 +116,9 @@ impl Content {
     }
 }
 
-/// The minimal structural check of evidence until full STIX 2.1 validation lands: a bundle
-/// whose objects each have a type, an id of the form `type--uuid`, and spec_version 2.1 for
-/// SDOs and SROs.
+/// The minimal structural check of evidence until full STIX 2.1 validation lands (the issue
+/// *Evidence and sharing*): a bundle whose objects each have a type, an id of the form
+/// `type--uuid`, and spec_version 2.1 (required on SDOs and SROs).
 pub fn check_stix_bundle(v: &serde_json::Value) -> Result<()> {
     let obj = v
         .as_object()
@@ -139,11 +139,59 @@ pub fn check_stix_bundle(v: &serde_json::Value) -> Result<()> {
             .get("id")
             .and_then(|t| t.as_str())
             .ok_or_else(|| anyhow!("object {i} ({ty}) has no id"))?;
-        if !id.starts_with(&format!("{ty}--")) {
+        let Some(uuid) = id.strip_prefix(&format!("{ty}--")) else {
             bail!("object {id}: the id must start with its type {ty:?} followed by --");
+        };
+        if !is_uuid(uuid) {
+            bail!("object {id}: the id must end with a UUID (8-4-4-4-12 hex digits)");
+        }
+        match o.get("spec_version") {
+            Some(v) if v.as_str() != Some("2.1") => {
+                bail!("object {id}: spec_version is {v}; hotline takes STIX 2.1 (\"2.1\")")
+            }
+            None if STIX_SDO_SRO.contains(&ty) => {
+                bail!("object {id}: a {ty} needs \"spec_version\": \"2.1\"")
+            }
+            _ => {}
         }
     }
     Ok(())
+}
+
+/// STIX 2.1 domain and relationship object types: each must carry `spec_version` (STIX 2.1
+/// §3.1; cyber-observables and custom objects may omit it).
+const STIX_SDO_SRO: &[&str] = &[
+    "attack-pattern",
+    "campaign",
+    "course-of-action",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "location",
+    "malware",
+    "malware-analysis",
+    "note",
+    "observed-data",
+    "opinion",
+    "report",
+    "threat-actor",
+    "tool",
+    "vulnerability",
+    "relationship",
+    "sighting",
+];
+
+/// `8-4-4-4-12` hexadecimal digits, as STIX identifiers end.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A statement sent, as reported to the officer.

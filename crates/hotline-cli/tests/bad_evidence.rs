@@ -124,6 +124,21 @@ fn send_refuses_evidence_that_is_not_a_stix_bundle_and_sends_nothing() {
             r#"{"type": "bundle", "objects": [{"type": "indicator", "id": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}]}"#,
             r#"the id must start with its type "indicator" followed by --"#,
         ),
+        (
+            "not-uuid.json",
+            r#"{"type": "bundle", "objects": [{"type": "indicator", "spec_version": "2.1", "id": "indicator--revil-c2"}]}"#,
+            "the id must end with a UUID",
+        ),
+        (
+            "stix20.json",
+            r#"{"type": "bundle", "objects": [{"type": "malware", "spec_version": "2.0", "id": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}]}"#,
+            "hotline takes STIX 2.1",
+        ),
+        (
+            "no-spec-version.json",
+            r#"{"type": "bundle", "objects": [{"type": "threat-actor", "id": "threat-actor--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}]}"#,
+            r#"a threat-actor needs "spec_version": "2.1""#,
+        ),
     ];
     for (file, content, phrase) in cases {
         std::fs::write(sb.path(file), content).unwrap();

@@ -298,3 +298,38 @@ fn bench_log_reports_figures() {
         "{err}"
     );
 }
+
+#[test]
+fn bench_submit_sends_statements_over_http_and_checks_every_receipt_it_keeps() {
+    let sb = Sandbox::new();
+    let out = sb.run_ok(&[
+        "--json",
+        "bench",
+        "submit",
+        "--dir",
+        "s",
+        "--statements",
+        "300",
+        "--clients",
+        "8",
+        "--parties",
+        "3",
+        "--verify-every",
+        "10",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["statements"], 300, "{out}");
+    let run = &v["runs"][0];
+    assert_eq!(run["appended"], 300, "{out}");
+    // Every 10th receipt of each client: clients 0–3 send 38 statements, 4–7 send 37.
+    let kept: u64 = (0..8u64)
+        .map(|c| (300 / 8 + u64::from(c < 300 % 8)).div_ceil(10))
+        .sum();
+    assert_eq!(run["receipts_verified"], kept, "{out}");
+    assert!(run["statements_per_sec"].as_f64().unwrap() > 0.0, "{out}");
+    assert!(run["latency_ms"]["p99"].as_f64().unwrap() > 0.0, "{out}");
+    assert!(
+        run["baseline"]["noop_http_per_sec"].as_f64().unwrap() > 0.0,
+        "{out}"
+    );
+}

@@ -180,6 +180,7 @@ impl IntoResponse for ApiFailure {
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, None),
             ServiceError::Conflict { phase, .. } => (StatusCode::CONFLICT, phase.clone()),
             ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
+            ServiceError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "request failed");
@@ -241,15 +242,26 @@ impl FromRequestParts<Arc<HotlineService>> for Caller {
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
     body.map(|Json(b)| b).map_err(|e| {
-        let status = e.status();
-        let msg = e.body_text();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiFailure(ServiceError::TooLarge(format!(
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiFailure(ServiceError::TooLarge(format!(
                 "request body larger than the {MAX_BODY} bytes allowed"
-            )))
-        } else {
-            ApiFailure(ServiceError::BadRequest(format!("request body: {msg}")))
+            )));
         }
+        // axum's texts name the position and serde's reason; say first which kind of problem.
+        ApiFailure(match &e {
+            JsonRejection::MissingJsonContentType(_) => ServiceError::UnsupportedMediaType(
+                "request body: send it as JSON with Content-Type: application/json".into(),
+            ),
+            JsonRejection::JsonSyntaxError(_) => ServiceError::BadRequest(format!(
+                "request body is not valid JSON (or not UTF-8): {}",
+                e.body_text()
+            )),
+            JsonRejection::JsonDataError(_) => ServiceError::BadRequest(format!(
+                "request body does not have the fields this call takes: {}",
+                e.body_text()
+            )),
+            _ => ServiceError::BadRequest(format!("request body: {}", e.body_text())),
+        })
     })
 }
 
@@ -416,6 +428,7 @@ fn receipt_dto(s: &Submitted) -> ReceiptDto {
         (status = 404, description = "nothing there, or nothing the caller may see", body = ErrorDto),
         (status = 409, description = "the case's state does not allow it (`phase` says which state; the message what is allowed), or the party or case exists", body = ErrorDto),
         (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 415, description = "the body is not sent as application/json", body = ErrorDto),
         (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
     )
 )]
@@ -472,6 +485,7 @@ pub struct RegisteredDto {
         (status = 403, description = "the caller may not do this", body = ErrorDto),
         (status = 409, description = "the case's state does not allow it (`phase` says which state; the message what is allowed), or the party or case exists", body = ErrorDto),
         (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 415, description = "the body is not sent as application/json", body = ErrorDto),
         (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
     )
 )]
@@ -502,6 +516,7 @@ async fn register(
         (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
         (status = 403, description = "the caller may not do this", body = ErrorDto),
         (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 415, description = "the body is not sent as application/json", body = ErrorDto),
         (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
     )
 )]
@@ -548,6 +563,7 @@ pub struct RevokeDto {
         (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
         (status = 403, description = "the caller may not do this", body = ErrorDto),
         (status = 413, description = "body, statement or payload larger than allowed", body = ErrorDto),
+        (status = 415, description = "the body is not sent as application/json", body = ErrorDto),
         (status = 503, description = "the log stopped accepting statements", body = ErrorDto)
     )
 )]

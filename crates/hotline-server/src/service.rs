@@ -65,6 +65,9 @@ pub enum ServiceError {
     /// Larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
+    /// A body in a media type the call does not take (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The sequencer stopped (503).
     #[error("{0}")]
     Unavailable(String),

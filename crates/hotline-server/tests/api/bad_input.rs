@@ -355,7 +355,7 @@ fn rows<'w>(w: &'w World, i: &'w Inputs) -> Vec<Row<'w>> {
             "invalid UTF-8 bytes in the JSON body",
             400,
             &[
-                "request body",
+                "request body is not valid JSON (or not UTF-8)",
                 "statement: invalid unicode code point at line 1",
             ],
             move || {
@@ -388,7 +388,7 @@ fn rows<'w>(w: &'w World, i: &'w Inputs) -> Vec<Row<'w>> {
         }),
         row(
             "JSON sent as text/plain",
-            400,
+            415,
             &["request body", "Content-Type: application/json"],
             move || {
                 let body = json!({ "statement": good }).to_string().into_bytes();
@@ -398,7 +398,10 @@ fn rows<'w>(w: &'w World, i: &'w Inputs) -> Vec<Row<'w>> {
         row(
             "a JSON body with an unknown field",
             400,
-            &["request body", "unknown field `signature`"],
+            &[
+                "request body does not have the fields this call takes",
+                "unknown field `signature`",
+            ],
             move || {
                 w.h.post(
                     "/api/v1/statements",
