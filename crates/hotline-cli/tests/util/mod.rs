@@ -78,6 +78,15 @@ impl Sandbox {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
+                // Drain the server's log so a chatty one (HOTLINE_LOG=debug) can never block on
+                // a full pipe; the lines go to the test's captured output, shown on failure.
+                if let Some(err) = child.stderr.take() {
+                    std::thread::spawn(move || {
+                        for line in BufReader::new(err).lines().map_while(Result::ok) {
+                            eprintln!("[hotline serve] {line}");
+                        }
+                    });
+                }
                 return ServerGuard {
                     child,
                     url: format!("http://{addr}"),
