@@ -149,6 +149,21 @@ enum Command {
     },
     /// Run a demonstration hotline in ./hotline-demo.
     Quickstart(quickstart::QuickstartArgs),
+    /// Work with STIX 2.1 evidence.
+    Stix {
+        #[command(subcommand)]
+        command: StixCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StixCommand {
+    /// Validate a STIX 2.1 bundle: print each broken rule on its own line (object, property,
+    /// rule) and exit non-zero if there is any.
+    Validate {
+        /// The bundle (a JSON file).
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -456,7 +471,56 @@ fn run(cli: Cli) -> Result<()> {
             bench_submit::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
+        Command::Stix {
+            command: StixCommand::Validate { file },
+        } => stix_validate(&file, json),
     }
+}
+
+/// `hotline stix validate`: every broken rule, one a line (or one JSON object a line).
+fn stix_validate(file: &std::path::Path, json: bool) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let errors = match hotline_stix::Bundle::parse(&bytes) {
+        Ok(b) => {
+            if json {
+                let tlp = b.tlp().map(|t| t.to_string());
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": true, "objects": b.objects.len(), "tlp": tlp })
+                );
+            } else {
+                let tlp = b
+                    .tlp()
+                    .map_or_else(|| "no TLP marking".to_owned(), |t| t.to_string());
+                println!(
+                    "{}: valid STIX 2.1, {} objects, {tlp}",
+                    file.display(),
+                    b.objects.len()
+                );
+            }
+            return Ok(());
+        }
+        Err(e) => e,
+    };
+    for e in errors.errors() {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "object": e.subject.to_string(),
+                    "path": e.path,
+                    "rule": e.rule.to_string(),
+                })
+            );
+        } else {
+            println!("{e}");
+        }
+    }
+    Err(anyhow!(
+        "{}: {} STIX error(s)",
+        file.display(),
+        errors.errors().len()
+    ))
 }
 
 fn follow(

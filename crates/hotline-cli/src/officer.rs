@@ -155,6 +155,9 @@ pub fn check_stix_bundle(v: &serde_json::Value) -> Result<()> {
             _ => {}
         }
     }
+    // The full STIX 2.1 rules (hotline-stix): every broken rule, one a line.
+    hotline_stix::Bundle::from_value(v)
+        .map_err(|e| anyhow!("the evidence is not valid STIX 2.1:\n{e}"))?;
     Ok(())
 }
 
