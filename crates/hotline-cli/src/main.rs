@@ -11,6 +11,7 @@ mod output;
 mod quickstart;
 mod serve;
 mod verify;
+mod witness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -153,6 +154,35 @@ enum Command {
     Stix {
         #[command(subcommand)]
         command: StixCommand,
+    },
+    /// Run a witness (c2sp.org/tlog-witness): cosign checkpoints of the logs it knows, only
+    /// if each is consistent with the last one it cosigned.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WitnessCommand {
+    /// Make the witness's cosignature/v1 key (file mode 0600) and print its verifier key.
+    Keygen {
+        /// The witness's name, e.g. witness.example.org.
+        #[arg(long)]
+        name: String,
+        /// Key file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Serve POST /add-checkpoint with the key, database and known logs of a configuration
+    /// file (format: the hotline-witness crate's documentation).
+    Serve {
+        /// The witness's configuration (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
     },
 }
 
@@ -474,6 +504,24 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stix {
             command: StixCommand::Validate { file },
         } => stix_validate(&file, json),
+        Command::Witness {
+            command: WitnessCommand::Keygen { name, out },
+        } => {
+            let vkey = witness::keygen(&name, &out)?;
+            if json {
+                println!("{}", serde_json::json!({ "key_file": out, "vkey": vkey }));
+            } else {
+                println!("{vkey}");
+                eprintln!(
+                    "wrote the witness key to {} (mode 0600); give logs and auditors the line above",
+                    out.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Witness {
+            command: WitnessCommand::Serve { config, listen },
+        } => witness::serve(&config, listen),
     }
 }
 
