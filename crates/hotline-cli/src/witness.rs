@@ -2,7 +2,7 @@
 //! signed-note log), with its own key and its own SQLite state (crate `hotline-witness`).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
@@ -42,7 +42,7 @@ pub fn open(config: &Path) -> Result<Witness> {
 }
 
 /// Serves `POST /add-checkpoint` (and the monitoring checkpoint) on `listen` until Ctrl-C.
-pub fn serve(config: &PathBuf, listen: SocketAddr) -> Result<()> {
+pub fn serve(config: &Path, listen: SocketAddr) -> Result<()> {
     let witness = Arc::new(open(config)?);
     let vkey = witness.cosigner().verifier().to_vkey();
     let logs = witness.logs().len();
