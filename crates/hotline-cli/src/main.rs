@@ -1,11 +1,13 @@
 //! `hotline`: the command-line tool of the hotline transparency channel.
 
 mod admin;
+mod audit;
 mod bench;
 mod bench_submit;
 mod client;
 mod config;
 mod datadir;
+mod logsync;
 mod officer;
 mod output;
 mod quickstart;
@@ -143,6 +145,9 @@ enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Audit a hotline: verify its whole log, replay every statement against the directory
+    /// and lifecycle rules, and count cases per requester → responder and month.
+    Audit(audit::AuditArgs),
     /// Measure hotline's speed.
     Bench {
         #[command(subcommand)]
@@ -473,6 +478,7 @@ fn run(cli: Cli) -> Result<()> {
             let report = verify::verify_log(&url, &vkey, state.as_ref(), !json)?;
             output::log_verified(json, &report)
         }
+        Command::Audit(args) => audit::run(&args, json),
         Command::Bench {
             command: BenchCommand::Log(mut args),
         } => {

@@ -7,13 +7,15 @@
 //! - [`lifecycle`]: the case lifecycle and the errors that say what is allowed instead;
 //! - [`directory`]: parties and their keys over the log's history;
 //! - [`hotline`]: the whole state, applying statements in log order with every check;
-//! - [`payload`]: the case document that travels encrypted.
+//! - [`payload`]: the case document that travels encrypted;
+//! - [`stats`]: per pair of parties and month, what an auditor counts in a replayed log.
 
 pub mod directory;
 pub mod hotline;
 pub mod lifecycle;
 pub mod payload;
 pub mod statement;
+pub mod stats;
 pub mod vocab;
 
 pub use hotline::{DeadlinePolicy, DomainError, Hotline};

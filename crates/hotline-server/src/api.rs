@@ -852,12 +852,16 @@ async fn case(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CaseDto>> {
     let id = CaseId::new(&id).map_err(|e| ApiFailure(ServiceError::BadRequest(e.to_string())))?;
+    // Read the published size first: steps applied but not yet durable are left out (they
+    // have no proof yet); the next read shows them.
+    let published = s.published_size();
     let c = s.case_for(&caller, &id)?;
     Ok(Json(CaseDto {
         summary: summary(&c, &caller, s.now()),
         timeline: c
             .steps
             .iter()
+            .filter(|st| st.index < published)
             .map(|st| StepDto {
                 index: st.index,
                 id: st.id.to_base64(),

@@ -552,12 +552,24 @@ impl HotlineService {
             ok.then_some(info)
         });
         match visible {
+            // The state runs ahead of the log by the batch being committed: a statement is
+            // applied when it is queued, and durable (with its payload) a moment later. Until
+            // then it has no proof, no stored payload and no bytes to serve.
+            Some(i) if i.index >= self.published_size() => Err(ServiceError::NotFound(format!(
+                "statement {} is still being committed to the log; ask again in a moment",
+                id.to_base64()
+            ))),
             Some(i) => Ok(i),
             _ => Err(ServiceError::NotFound(format!(
                 "no statement {} that you may see",
                 id.to_base64()
             ))),
         }
+    }
+
+    /// The size of the log as published to readers: only durable statements lie below it.
+    pub fn published_size(&self) -> u64 {
+        self.view().snapshot().size()
     }
 
     /// The encrypted payload of statement `id`, for its author or recipient. The recipient's
