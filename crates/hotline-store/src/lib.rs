@@ -2,15 +2,18 @@
 //!
 //! Durable storage of the transparency log and the sequencer that appends to it.
 //!
-//! - [`LogWriter`] / [`LogReader`]: what any backend (SQLite here, PostgreSQL later) promises;
-//!   see ARCHITECTURE.md for the contract in prose.
+//! - [`LogWriter`] / [`LogReader`]: what any backend (SQLite, PostgreSQL) promises; see
+//!   ARCHITECTURE.md for the contract in prose, and `tests/conformance/` for the one test suite
+//!   every backend passes.
 //! - [`sqlite`]: the embedded default, one file, WAL, `synchronous=FULL`.
+//! - [`postgres`]: a PostgreSQL server, so several processes can share one log.
 //! - [`sequencer`]: batches appends, integrates them into tiles, signs a checkpoint and commits
 //!   everything in one durable write before any caller learns its index.
 //! - [`reader`]: proofs and tiles for readers, with a cache of immutable full tiles.
 
 pub mod error;
 pub mod leaf_index;
+pub mod postgres;
 pub mod reader;
 pub mod sequencer;
 pub mod sqlite;

@@ -1,0 +1,726 @@
+//! The PostgreSQL store: the same log as [`crate::sqlite`], kept by a PostgreSQL server, so
+//! several hotline processes on several machines can share one database.
+//!
+//! # Connection
+//!
+//! Every function takes a libpq-style URL (`postgres://user@host:5432/dbname`). To keep the log
+//! in a schema of its own, name it in the URL's `options`:
+//! `postgres://user@host/db?options=-csearch_path%3Dhotline` (the schema must exist; the
+//! tables are created in the first schema of the search path). Errors name the server as
+//! `user@host:port/dbname`, never with the password. TLS is not supported yet: connections are
+//! made without it (`NoTls`), so the server must be reached over a trusted network or a
+//! local socket.
+//!
+//! # Why the blocking `postgres` crate
+//!
+//! The store traits are synchronous and the sequencer runs on threads of its own (it must never
+//! need an async runtime: see the crate's invariants). The `postgres` crate is the blocking
+//! wrapper over `tokio-postgres`: each [`postgres::Client`] drives its connection on a private
+//! current-thread runtime, invisible to the caller, so no runtime leaks into the sequencer or
+//! the server's async workers (which reach the store through `spawn_blocking`).
+//!
+//! # Durability
+//!
+//! A PostgreSQL `COMMIT` returns only after the server has flushed its write-ahead log (with
+//! `synchronous_commit` on, which [`PgWriter::open`] enforces for its session: it is switched
+//! back on if the server's default is `off`). A committed batch is therefore already durable
+//! and [`PgSyncer`] does nothing, which the contract allows. A server running with `fsync=off`
+//! cannot keep that promise; the writer logs a warning when it finds one.
+//!
+//! # Compare-and-set
+//!
+//! [`PgWriter::commit`] runs one `READ COMMITTED` transaction that first locks the `meta` row
+//! `schema_version` with `SELECT … FOR UPDATE`, and only then reads `max(size)` of
+//! `checkpoints` and compares it with the batch's `old_size`. Every writer takes that lock
+//! before anything else, so commits to one log are serialised: a second writer waits until the
+//! first has committed (or rolled back), and because each statement of a `READ COMMITTED`
+//! transaction sees everything committed before it started, its `max(size)` then includes the
+//! first writer's checkpoint and its stale batch is refused. The isolation level is set
+//! explicitly: under `REPEATABLE READ` (a possible server default) the snapshot would be taken
+//! before the lock was granted and the check could miss the other writer's commit.
+//!
+//! A row lock was preferred to the alternatives: `SERIALIZABLE` would also refuse the second
+//! writer, but as a serialisation failure after it did all its writes, and only if the server
+//! default is not changed underneath; an advisory lock is database-wide (two logs in two
+//! schemas of one database would contend) and invisible in the schema. The locked row is the
+//! one migrations update, so a migration and a commit can never interleave either. Readers
+//! never take locks (MVCC), so they never block the writer.
+//!
+//! # Layout (schema version 1)
+//!
+//! The same tables as SQLite's schema version 3, with PostgreSQL types:
+//!
+//! - `meta(key, value)`: `schema_version`, `origin`, `log_vkey`, settings fixed at `init`;
+//! - `bundles(idx, data)`: entry bundle `idx`, full or the current partial one;
+//! - `tiles(level, idx, data)`: hash tiles, full or partial;
+//! - `checkpoints(size, note, created_ms)`: every checkpoint the log ever signed;
+//! - `payloads(idx, id, data)`: the payload stored with the entry at log index `idx` whose leaf
+//!   hash is `id`;
+//! - `credentials(token_hash, party, idx)`: API credentials granted with entry `idx`.
+//!
+//! Each table a batch writes is keyed by a growing integer, and a batch writes each table with
+//! one `INSERT … SELECT FROM unnest(…)` statement: one round trip per table, not per row.
+//!
+//! Migrations: [`MIGRATIONS`]`[i]` takes a schema from version `i` to `i + 1` (version 0 is an
+//! empty schema). [`create`] runs them all; [`PgWriter::open`] runs the missing ones in one
+//! transaction holding the lock described above; readers refuse any other version.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
+
+use crate::error::{Result, StoreError};
+use crate::{BatchWrite, Credential, LogReader, LogSyncer, LogWriter, StoredCheckpoint};
+
+/// Schema version written by this build (PostgreSQL numbers its versions on its own).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Schema version 1: the tables of SQLite's schema version 3.
+const SCHEMA_V1: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE bundles (
+    idx  BIGINT PRIMARY KEY CHECK (idx >= 0),
+    data BYTEA NOT NULL
+);
+CREATE TABLE tiles (
+    level SMALLINT NOT NULL CHECK (level >= 0),
+    idx   BIGINT NOT NULL CHECK (idx >= 0),
+    data  BYTEA NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE checkpoints (
+    size       BIGINT PRIMARY KEY CHECK (size >= 0),
+    note       BYTEA NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE payloads (
+    idx  BIGINT PRIMARY KEY CHECK (idx >= 0),
+    id   BYTEA NOT NULL,
+    data BYTEA NOT NULL
+);
+CREATE TABLE credentials (
+    token_hash BYTEA PRIMARY KEY,
+    party      TEXT NOT NULL,
+    idx        BIGINT NOT NULL
+);
+-- Hash tiles do not compress: store them out of line without trying.
+ALTER TABLE tiles ALTER COLUMN data SET STORAGE EXTERNAL;
+";
+
+/// The migrations: entry `i` takes a schema from version `i` to version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+
+/// How long connecting may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Readers keep at most this many idle connections.
+const POOL_SIZE: usize = 16;
+
+/// The server and database a URL names, for messages: `user@host:port/dbname`, never the
+/// password (or anything else the URL carries).
+pub fn target_of(url: &str) -> String {
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "an unparsable PostgreSQL URL".to_owned();
+    };
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                postgres::config::Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                postgres::config::Host::Unix(path) => path.display().to_string(),
+            };
+            let port = config
+                .get_ports()
+                .get(i)
+                .or_else(|| config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect();
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let db = config.get_dbname().unwrap_or("");
+    format!("{user}{}/{db}", hosts.join(","))
+}
+
+fn pg_err(target: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
+    move |source| StoreError::Postgres {
+        target: target.to_owned(),
+        source,
+    }
+}
+
+fn connect(url: &str, target: &str) -> Result<Client> {
+    let mut config: postgres::Config = url.parse().map_err(pg_err(target))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("hotline");
+    }
+    config.connect(NoTls).map_err(pg_err(target))
+}
+
+/// A stored integer that must be a size or an index.
+fn to_u64(v: i64, what: &str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} is negative ({v})")))
+}
+
+/// A size or an index to store; PostgreSQL has no unsigned 64-bit integers.
+fn to_i64(v: u64, what: &str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "{what} {v} does not fit a PostgreSQL bigint (at most {})",
+            i64::MAX
+        ))
+    })
+}
+
+fn has_meta(client: &mut Client, target: &str) -> Result<bool> {
+    let row = client
+        .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])
+        .map_err(pg_err(target))?;
+    row.try_get(0).map_err(pg_err(target))
+}
+
+/// Creates the log's tables for `origin` with the log's verifier key in the database (and
+/// schema: see the module docs) that `url` names. Fails if a log is already there.
+pub fn create(url: &str, origin: &str, log_vkey: &str) -> Result<()> {
+    let target = target_of(url);
+    let e = pg_err(&target);
+    let mut client = connect(url, &target)?;
+    let mut tx = client.transaction().map_err(&e)?;
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])
+        .map_err(&e)?
+        .try_get(0)
+        .map_err(&e)?;
+    if exists {
+        return Err(StoreError::Io {
+            path: target.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a hotline log already exists here; refusing to overwrite it",
+            ),
+        });
+    }
+    for step in MIGRATIONS {
+        tx.batch_execute(step).map_err(&e)?;
+    }
+    for (k, v) in [
+        ("schema_version", SCHEMA_VERSION.to_string()),
+        ("origin", origin.to_owned()),
+        ("log_vkey", log_vkey.to_owned()),
+    ] {
+        tx.execute("INSERT INTO meta(key, value) VALUES ($1, $2)", &[&k, &v])
+            .map_err(&e)?;
+    }
+    tx.commit().map_err(&e)?;
+    Ok(())
+}
+
+/// Records a setting of a new hotline (before its first statement); existing settings are
+/// never changed.
+pub fn set_meta(url: &str, key: &str, value: &str) -> Result<()> {
+    let target = target_of(url);
+    let mut client = connect(url, &target)?;
+    read_meta(&mut client, &target)?;
+    client
+        .execute(
+            "INSERT INTO meta(key, value) VALUES ($1, $2)",
+            &[&key, &value],
+        )
+        .map_err(|err| {
+            if err.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                StoreError::Corrupt(format!("{target}: the setting {key} is already fixed"))
+            } else {
+                pg_err(&target)(err)
+            }
+        })?;
+    Ok(())
+}
+
+/// Identity of an opened log.
+#[derive(Clone, Debug)]
+struct Meta {
+    origin: String,
+    log_vkey: String,
+}
+
+fn read_meta(client: &mut Client, target: &str) -> Result<Meta> {
+    if !has_meta(client, target)? {
+        return Err(StoreError::NotInitialised(target.to_owned()));
+    }
+    let mut get = |k: &str| -> Result<Option<String>> {
+        client
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&k])
+            .and_then(|r| r.map(|r| r.try_get(0)).transpose())
+            .map_err(pg_err(target))
+    };
+    let version = get("schema_version")?.unwrap_or_default();
+    if version != SCHEMA_VERSION.to_string() {
+        return Err(StoreError::SchemaVersion {
+            path: target.to_owned(),
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    let origin = get("origin")?
+        .ok_or_else(|| StoreError::Corrupt(format!("{target}: meta has no origin")))?;
+    let log_vkey = get("log_vkey")?
+        .ok_or_else(|| StoreError::Corrupt(format!("{target}: meta has no log_vkey")))?;
+    Ok(Meta { origin, log_vkey })
+}
+
+/// Runs the migrations a log written by an older build is missing, in one transaction that
+/// holds the writers' lock: nothing changes unless all of it does.
+fn migrate(client: &mut Client, target: &str) -> Result<()> {
+    if !has_meta(client, target)? {
+        return Err(StoreError::NotInitialised(target.to_owned()));
+    }
+    let e = pg_err(target);
+    let mut tx = client.transaction().map_err(&e)?;
+    let found: Option<String> = tx
+        .query_opt(
+            "SELECT value FROM meta WHERE key = 'schema_version' FOR UPDATE",
+            &[],
+        )
+        .and_then(|r| r.map(|r| r.try_get(0)).transpose())
+        .map_err(&e)?;
+    let found = found.unwrap_or_default();
+    let version = found
+        .parse::<usize>()
+        .ok()
+        .filter(|v| (1..=MIGRATIONS.len()).contains(v))
+        .ok_or_else(|| StoreError::SchemaVersion {
+            path: target.to_owned(),
+            found: found.clone(),
+            expected: SCHEMA_VERSION,
+        })?;
+    let Some(steps) = MIGRATIONS.get(version..).filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    for step in steps {
+        tx.batch_execute(step).map_err(&e)?;
+    }
+    tx.execute(
+        "UPDATE meta SET value = $1 WHERE key = 'schema_version'",
+        &[&SCHEMA_VERSION.to_string()],
+    )
+    .map_err(&e)?;
+    tx.commit().map_err(&e)?;
+    tracing::info!(%target, from = %found, to = SCHEMA_VERSION, "migrated the database schema");
+    Ok(())
+}
+
+/// The prepared statements of a writer's commit.
+struct WriterStatements {
+    lock: Statement,
+    latest: Statement,
+    bundles: Statement,
+    tiles: Statement,
+    payloads: Statement,
+    credentials: Statement,
+    checkpoint: Statement,
+}
+
+/// A writer of a PostgreSQL log: one connection, one transaction per batch.
+///
+/// Any number may be open on one log (on any number of machines); the compare-and-set of
+/// [`LogWriter::commit`] (see the module docs) lets only the one whose view is current commit.
+pub struct PgWriter {
+    client: Client,
+    target: String,
+    stmts: WriterStatements,
+}
+
+impl PgWriter {
+    /// Connects to the log `url` names for writing, migrating its schema if needed.
+    pub fn open(url: &str) -> Result<PgWriter> {
+        let target = target_of(url);
+        let e = pg_err(&target);
+        let mut client = connect(url, &target)?;
+        migrate(&mut client, &target)?;
+        read_meta(&mut client, &target)?;
+        let synchronous: String = client
+            .query_one("SHOW synchronous_commit", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(&e)?;
+        if synchronous == "off" {
+            client
+                .batch_execute("SET synchronous_commit = on")
+                .map_err(&e)?;
+        }
+        let fsync: String = client
+            .query_one("SHOW fsync", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(&e)?;
+        if fsync != "on" {
+            tracing::warn!(
+                %target,
+                "the PostgreSQL server runs with fsync={fsync}: committed batches may be lost \
+                 in a crash of its machine"
+            );
+        }
+        let mut prepare = |sql: &str| client.prepare(sql).map_err(&e);
+        let stmts = WriterStatements {
+            lock: prepare("SELECT value FROM meta WHERE key = 'schema_version' FOR UPDATE")?,
+            latest: prepare("SELECT max(size) FROM checkpoints")?,
+            bundles: prepare(
+                "INSERT INTO bundles(idx, data) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[]) \
+                 ON CONFLICT (idx) DO UPDATE SET data = EXCLUDED.data",
+            )?,
+            tiles: prepare(
+                "INSERT INTO tiles(level, idx, data) \
+                 SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[]) \
+                 ON CONFLICT (level, idx) DO UPDATE SET data = EXCLUDED.data",
+            )?,
+            payloads: prepare(
+                "INSERT INTO payloads(idx, id, data) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) \
+                 ON CONFLICT (idx) DO NOTHING",
+            )?,
+            credentials: prepare(
+                "INSERT INTO credentials(token_hash, party, idx) \
+                 SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[])",
+            )?,
+            checkpoint: prepare(
+                "INSERT INTO checkpoints(size, note, created_ms) VALUES ($1, $2, $3)",
+            )?,
+        };
+        drop(e);
+        Ok(PgWriter {
+            client,
+            target,
+            stmts,
+        })
+    }
+}
+
+/// The syncer of a PostgreSQL log: nothing to do, a `COMMIT` is durable when it returns.
+pub struct PgSyncer;
+
+impl LogSyncer for PgSyncer {
+    fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl LogWriter for PgWriter {
+    fn syncer(&self) -> Result<Box<dyn LogSyncer>> {
+        Ok(Box::new(PgSyncer))
+    }
+
+    fn commit(&mut self, batch: &BatchWrite) -> Result<()> {
+        let e = pg_err(&self.target);
+        // Bundles and tiles replace narrower versions; a key given twice keeps its last value,
+        // as SQLite's INSERT OR REPLACE does (one unnest may not update a row twice).
+        let mut bundles = BTreeMap::new();
+        for (idx, data) in &batch.bundles {
+            bundles.insert(to_i64(*idx, "bundle index")?, data.as_slice());
+        }
+        let mut tiles = BTreeMap::new();
+        for (level, idx, data) in &batch.tiles {
+            tiles.insert(
+                (i16::from(*level), to_i64(*idx, "tile index")?),
+                data.as_slice(),
+            );
+        }
+        let (mut pay_idx, mut pay_id, mut pay_data) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut cred_hash, mut cred_party, mut cred_idx) = (Vec::new(), Vec::new(), Vec::new());
+        for (idx, id, side) in &batch.sides {
+            let idx = to_i64(*idx, "entry index")?;
+            if let Some(p) = &side.payload {
+                pay_idx.push(idx);
+                pay_id.push(&id.0[..]);
+                pay_data.push(p.as_slice());
+            }
+            if let Some(c) = &side.credential {
+                cred_hash.push(&c.token_hash[..]);
+                cred_party.push(c.party.as_str());
+                cred_idx.push(idx);
+            }
+        }
+        let size = to_i64(batch.checkpoint.size, "checkpoint size")?;
+
+        let s = &self.stmts;
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .map_err(&e)?;
+        // The writers' lock first; only then the latest size (see the module docs).
+        tx.query_opt(&s.lock, &[]).map_err(&e)?;
+        let latest: Option<i64> = tx
+            .query_one(&s.latest, &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(&e)?;
+        let latest = to_u64(latest.unwrap_or(0), "the latest checkpoint size")?;
+        if latest != batch.old_size {
+            return Err(StoreError::Corrupt(format!(
+                "batch extends size {} but the latest stored checkpoint has size {latest}; \
+                 another writer is active or the sequencer state is stale",
+                batch.old_size
+            )));
+        }
+        if !bundles.is_empty() {
+            let idx: Vec<i64> = bundles.keys().copied().collect();
+            let data: Vec<&[u8]> = bundles.values().copied().collect();
+            tx.execute(&s.bundles, &[&idx, &data]).map_err(&e)?;
+        }
+        if !tiles.is_empty() {
+            let level: Vec<i16> = tiles.keys().map(|k| k.0).collect();
+            let idx: Vec<i64> = tiles.keys().map(|k| k.1).collect();
+            let data: Vec<&[u8]> = tiles.values().copied().collect();
+            tx.execute(&s.tiles, &[&level, &idx, &data]).map_err(&e)?;
+        }
+        if !pay_idx.is_empty() {
+            tx.execute(&s.payloads, &[&pay_idx, &pay_id, &pay_data])
+                .map_err(&e)?;
+        }
+        if !cred_idx.is_empty() {
+            tx.execute(&s.credentials, &[&cred_hash, &cred_party, &cred_idx])
+                .map_err(&e)?;
+        }
+        tx.execute(
+            &s.checkpoint,
+            &[&size, &batch.checkpoint.note, &batch.checkpoint.created_ms],
+        )
+        .map_err(&e)?;
+        tx.commit().map_err(&e)
+    }
+}
+
+/// Read access to a PostgreSQL log through a small pool of connections, each in read-only
+/// mode. Reads never take locks, so they never block the writer.
+pub struct PgReader {
+    url: String,
+    target: String,
+    meta: Meta,
+    pool: Mutex<Vec<Client>>,
+}
+
+impl PgReader {
+    /// Connects to the log `url` names for reading.
+    pub fn open(url: &str) -> Result<PgReader> {
+        let target = target_of(url);
+        let mut client = Self::connect_reader(url, &target)?;
+        let meta = read_meta(&mut client, &target)?;
+        Ok(PgReader {
+            url: url.to_owned(),
+            target,
+            meta,
+            pool: Mutex::new(vec![client]),
+        })
+    }
+
+    /// The server and database read, as `user@host:port/dbname`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn connect_reader(url: &str, target: &str) -> Result<Client> {
+        let mut client = connect(url, target)?;
+        client
+            .batch_execute("SET default_transaction_read_only = on")
+            .map_err(pg_err(target))?;
+        Ok(client)
+    }
+
+    fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        let mut client = match pooled {
+            Some(c) if !c.is_closed() => c,
+            _ => Self::connect_reader(&self.url, &self.target)?,
+        };
+        let out = f(&mut client).map_err(pg_err(&self.target));
+        if !client.is_closed()
+            && let Ok(mut p) = self.pool.lock()
+            && p.len() < POOL_SIZE
+        {
+            p.push(client);
+        }
+        out
+    }
+
+    fn query_opt(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Option<Row>> {
+        self.with_client(|c| c.query_typed_opt(sql, params))
+    }
+
+    fn query(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>> {
+        self.with_client(|c| c.query_typed(sql, params))
+    }
+}
+
+/// Column `i` of a row, or a typed error if the stored value does not have the expected type.
+fn col<'a, T: postgres::types::FromSql<'a>>(r: &'a Row, i: usize, target: &str) -> Result<T> {
+    r.try_get(i).map_err(pg_err(target))
+}
+
+fn row_checkpoint(r: &Row, target: &str) -> Result<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        size: to_u64(col(r, 0, target)?, "a checkpoint size")?,
+        note: col(r, 1, target)?,
+        created_ms: col(r, 2, target)?,
+    })
+}
+
+fn limit_of(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl LogReader for PgReader {
+    fn origin(&self) -> &str {
+        &self.meta.origin
+    }
+
+    fn log_vkey(&self) -> &str {
+        &self.meta.log_vkey
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.query_opt(
+            "SELECT size, note, created_ms FROM checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+        )?
+        .as_ref()
+        .map(|r| row_checkpoint(r, &self.target))
+        .transpose()
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
+        let Ok(size) = i64::try_from(size) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            "SELECT size, note, created_ms FROM checkpoints WHERE size = $1",
+            &[(&size, Type::INT8)],
+        )?
+        .as_ref()
+        .map(|r| row_checkpoint(r, &self.target))
+        .transpose()
+    }
+
+    fn checkpoints_after(&self, after: u64, limit: usize) -> Result<Vec<StoredCheckpoint>> {
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT size, note, created_ms FROM checkpoints WHERE size > $1 \
+             ORDER BY size LIMIT $2",
+            &[(&after, Type::INT8), (&limit_of(limit), Type::INT8)],
+        )?
+        .iter()
+        .map(|r| row_checkpoint(r, &self.target))
+        .collect()
+    }
+
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            "SELECT data FROM tiles WHERE level = $1 AND idx = $2",
+            &[(&i16::from(level), Type::INT2), (&index, Type::INT8)],
+        )?
+        .map(|r| col(&r, 0, &self.target))
+        .transpose()
+    }
+
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            "SELECT data FROM bundles WHERE idx = $1",
+            &[(&index, Type::INT8)],
+        )?
+        .map(|r| col(&r, 0, &self.target))
+        .transpose()
+    }
+
+    fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT idx, data FROM tiles WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
+            &[
+                (&i16::from(level), Type::INT2),
+                (&from, Type::INT8),
+                (&limit_of(limit), Type::INT8),
+            ],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                to_u64(col(r, 0, &self.target)?, "a tile index")?,
+                col(r, 1, &self.target)?,
+            ))
+        })
+        .collect()
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.query_opt(
+            "SELECT value FROM meta WHERE key = $1",
+            &[(&key, Type::TEXT)],
+        )?
+        .map(|r| col(&r, 0, &self.target))
+        .transpose()
+    }
+
+    fn payload(&self, index: u64, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>> {
+        let id: &[u8] = &id.0;
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            "SELECT data FROM payloads WHERE idx = $1 AND id = $2",
+            &[(&index, Type::INT8), (&id, Type::BYTEA)],
+        )?
+        .map(|r| col(&r, 0, &self.target))
+        .transpose()
+    }
+
+    fn credentials(&self) -> Result<Vec<Credential>> {
+        self.query(
+            "SELECT token_hash, party FROM credentials ORDER BY idx",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            let h: Vec<u8> = col(r, 0, &self.target)?;
+            let token_hash = <[u8; 32]>::try_from(h.as_slice()).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "{}: a credential's token hash has {} bytes, not 32",
+                    self.target,
+                    h.len()
+                ))
+            })?;
+            Ok(Credential {
+                token_hash,
+                party: col(r, 1, &self.target)?,
+            })
+        })
+        .collect()
+    }
+}

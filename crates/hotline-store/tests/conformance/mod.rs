@@ -1,0 +1,809 @@
+//! The storage conformance suite: what every backend of the store must do, checked through the
+//! sequencer and the `LogReader`/`LogWriter` contract alone (ARCHITECTURE.md, "The backend
+//! contract"). Each backend has a test file (`conformance_sqlite.rs`, `conformance_postgres.rs`)
+//! that implements [`Backend`] and expands [`conformance_tests!`] with a function making a fresh,
+//! empty log; every test of the suite then runs against that backend.
+//!
+//! Tests that need to reach under the contract (byte-level damage of an SQLite file, WAL
+//! handling, schema migrations, fsync fault injection) stay with their backend.
+#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+
+use hotline_store::reader::LogView;
+use hotline_store::sequencer::{self, AppendError, SequencerConfig, SequencerHandle};
+use hotline_store::{BatchWrite, LogReader, LogSyncer, LogWriter, StoreError, StoredCheckpoint};
+use hotline_tlog::note::NoteVerifier;
+use hotline_tlog::tree::verify_consistency;
+use hotline_tlog::{Ed25519Signer, TlogProof, leaf_hash};
+
+pub const ORIGIN: &str = "test.example/log";
+
+/// One backend holding one log: opens readers and writers on it (each call a new connection
+/// or file handle, as a restarted process would).
+pub trait Backend: Send + Sync {
+    /// A new reader of the log.
+    fn reader(&self) -> Result<Arc<dyn LogReader>, StoreError>;
+    /// A new writer of the log.
+    fn writer(&self) -> Result<Box<dyn LogWriter>, StoreError>;
+}
+
+/// Makes a fresh, empty log for `(origin, log_vkey)`, or `None` (after printing why) when the
+/// backend cannot run here, so the test passes as skipped.
+pub type Fresh = fn(&str, &str) -> Option<Box<dyn Backend>>;
+
+/// A log under test and its signing key.
+pub struct Log {
+    pub backend: Box<dyn Backend>,
+    skey: String,
+}
+
+impl Log {
+    pub fn new(fresh: Fresh) -> Option<Log> {
+        let signer = Ed25519Signer::generate(ORIGIN).unwrap();
+        let backend = fresh(ORIGIN, &signer.verifier().to_vkey())?;
+        Some(Log {
+            backend,
+            skey: signer.to_skey(),
+        })
+    }
+
+    pub fn signer(&self) -> Ed25519Signer {
+        Ed25519Signer::from_skey(&self.skey).unwrap()
+    }
+
+    pub fn reader(&self) -> Arc<dyn LogReader> {
+        self.backend.reader().unwrap()
+    }
+
+    pub fn start(&self) -> Result<SequencerHandle, StoreError> {
+        self.start_with(self.signer(), SequencerConfig::default())
+    }
+
+    pub fn start_with(
+        &self,
+        signer: Ed25519Signer,
+        config: SequencerConfig,
+    ) -> Result<SequencerHandle, StoreError> {
+        let writer = self.backend.writer()?;
+        self.start_writer(writer, signer, config)
+    }
+
+    pub fn start_writer(
+        &self,
+        writer: Box<dyn LogWriter>,
+        signer: Ed25519Signer,
+        config: SequencerConfig,
+    ) -> Result<SequencerHandle, StoreError> {
+        let view = Arc::new(LogView::new(self.backend.reader()?)?);
+        sequencer::start(writer, view, signer, config)
+    }
+}
+
+/// Expands to one `#[test]` per test of the suite, each running against the logs `$fresh`
+/// makes (and passing without doing anything when it returns `None`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:path) => {
+        $crate::conformance_tests!(@each $fresh;
+            receipts_verify_and_duplicates_append_nothing,
+            concurrent_appends_get_distinct_indexes_and_valid_receipts,
+            duplicates_of_entries_still_in_flight_get_the_same_index,
+            state_survives_restart_and_duplicates_are_found_after_it,
+            a_log_spanning_three_tile_levels_recovers_and_proves,
+            consistency_proofs_between_all_stored_checkpoints_verify,
+            bulk_submissions_get_one_outcome_per_entry,
+            entry_size_limit_is_65535_bytes,
+            wrong_log_key_is_refused,
+            a_second_writer_cannot_fork_the_log,
+            two_writers_racing_on_two_connections_commit_exactly_once,
+            a_stale_sequencer_stops_when_another_one_committed,
+            side_data_is_stored_with_new_entries_only,
+            a_duplicate_credential_fails_the_whole_batch,
+            reader_contract_on_an_empty_and_a_growing_log,
+            a_failed_write_stops_the_sequencer_for_good,
+            under_load_a_batch_lingers_to_gather_more_and_a_quiet_log_does_not,
+        );
+    };
+    (@each $fresh:path; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                if let Some(log) = conformance::Log::new($fresh) {
+                    conformance::$name(log);
+                }
+            }
+        )*
+    };
+}
+
+pub fn entry(i: u64) -> Vec<u8> {
+    format!("entry {i:08}\n").into_bytes()
+}
+
+pub fn check_receipt(
+    h: &SequencerHandle,
+    signer: &Ed25519Signer,
+    e: &[u8],
+    a: &sequencer::Appended,
+) {
+    let r = a.receipt(h.view()).unwrap();
+    let proof = TlogProof::parse(&r.to_tlog_proof().to_bytes()).unwrap();
+    let v = signer.verifier();
+    proof
+        .verify(&leaf_hash(e), ORIGIN, &[&v as &dyn NoteVerifier])
+        .unwrap();
+}
+
+/// Fills the log with entries `0..=n` (the last one waited for) and stops the sequencer.
+pub fn fill(log: &Log, n: u64) {
+    let h = log.start().unwrap();
+    for i in 0..n {
+        h.submit(entry(i)).unwrap();
+    }
+    h.append(entry(n)).unwrap();
+    h.shutdown();
+}
+
+pub fn receipts_verify_and_duplicates_append_nothing(log: Log) {
+    let h = log.start().unwrap();
+    let signer = log.signer();
+    for i in 0..300 {
+        let a = h.append(entry(i)).unwrap();
+        assert_eq!(a.index, i);
+        assert!(a.new);
+        check_receipt(&h, &signer, &entry(i), &a);
+    }
+    let again = h.append(entry(17)).unwrap();
+    assert_eq!((again.index, again.new), (17, false));
+    check_receipt(&h, &signer, &entry(17), &again);
+    assert_eq!(h.view().snapshot().size(), 300);
+    h.shutdown();
+}
+
+pub fn concurrent_appends_get_distinct_indexes_and_valid_receipts(log: Log) {
+    let h = log.start().unwrap();
+    let signer = log.signer();
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                let pending: Vec<_> = (0..500)
+                    .map(|i| {
+                        let e = entry(t * 1000 + i);
+                        (e.clone(), h.submit(e).unwrap())
+                    })
+                    .collect();
+                pending
+                    .into_iter()
+                    .map(|(e, p)| (e, p.wait().unwrap()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for t in threads {
+        for (e, a) in t.join().unwrap() {
+            assert!(a.new);
+            assert!(seen.insert(a.index), "index {} handed out twice", a.index);
+            check_receipt(&h, &signer, &e, &a);
+        }
+    }
+    assert_eq!(seen.len(), 4000);
+    assert_eq!(*seen.iter().max().unwrap(), 3999);
+    h.shutdown();
+}
+
+pub fn duplicates_of_entries_still_in_flight_get_the_same_index(log: Log) {
+    // Small batches and many entries in flight: a repeat often arrives while its first copy is
+    // integrated, written or being synced but not yet published.
+    let h = log
+        .start_with(
+            log.signer(),
+            SequencerConfig {
+                batch_size: 16,
+                ..SequencerConfig::default()
+            },
+        )
+        .unwrap();
+    let repeated: Vec<Vec<u8>> = (0..20)
+        .map(|i| format!("repeated {i}\n").into_bytes())
+        .collect();
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let h = h.clone();
+            let repeated = repeated.clone();
+            std::thread::spawn(move || {
+                let pending: Vec<_> = (0..3000u64)
+                    .map(|i| {
+                        let e = if i % 7 == 0 {
+                            repeated[(i / 7 % 20) as usize].clone()
+                        } else {
+                            entry(t * 100_000 + i)
+                        };
+                        (e.clone(), h.submit(e).unwrap())
+                    })
+                    .collect();
+                pending
+                    .into_iter()
+                    .map(|(e, p)| (e, p.wait().unwrap()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut index_of: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+    let mut new_count = 0u64;
+    for t in threads {
+        for (e, a) in t.join().unwrap() {
+            if a.new {
+                new_count += 1;
+            }
+            let first = *index_of.entry(e.clone()).or_insert(a.index);
+            assert_eq!(first, a.index, "one entry got two indexes");
+            check_receipt(&h, &log.signer(), &e, &a);
+        }
+    }
+    let unique = index_of.len() as u64;
+    assert_eq!(
+        new_count, unique,
+        "every distinct entry is appended exactly once"
+    );
+    assert_eq!(h.view().snapshot().size(), unique);
+    h.shutdown();
+}
+
+pub fn state_survives_restart_and_duplicates_are_found_after_it(log: Log) {
+    let h = log.start().unwrap();
+    for i in 0..1000 {
+        h.append(entry(i)).unwrap();
+    }
+    let before = h.view().snapshot().checkpoint.clone().unwrap();
+    h.shutdown();
+
+    let h = log.start().unwrap();
+    let snap = h.view().snapshot();
+    assert_eq!(snap.checkpoint.as_deref(), Some(&*before));
+    let dup = h.append(entry(999)).unwrap();
+    assert_eq!((dup.index, dup.new), (999, false));
+    let dup = h.append(entry(3)).unwrap();
+    assert_eq!((dup.index, dup.new), (3, false));
+    let a = h.append(entry(5000)).unwrap();
+    assert_eq!((a.index, a.new), (1000, true));
+    check_receipt(&h, &log.signer(), &entry(5000), &a);
+    // Every checkpoint ever signed is stored, in order.
+    let reader = log.reader();
+    let cps = reader.checkpoints_after(0, 10_000).unwrap();
+    assert!(cps.windows(2).all(|w| w[0].size < w[1].size));
+    assert_eq!(cps.last().unwrap().size, 1001);
+    h.shutdown();
+}
+
+pub fn a_log_spanning_three_tile_levels_recovers_and_proves(log: Log) {
+    // More than 256 * 256 entries: full tiles at levels 0 and 1, a partial one at level 2.
+    const N: u64 = 66_000;
+    let h = log.start().unwrap();
+    let mut next = 0u64;
+    while next < N {
+        let end = (next + 4096).min(N);
+        h.submit_many((next..end).map(entry).collect())
+            .unwrap()
+            .wait()
+            .unwrap();
+        next = end;
+    }
+    let before = h.view().snapshot().checkpoint.clone().unwrap();
+    h.shutdown();
+    let reader = log.reader();
+    assert!(reader.tile(2, 0).unwrap().is_some(), "no level-2 tile");
+    assert_eq!(reader.tile(1, 0).unwrap().unwrap().len(), 256 * 32);
+
+    let h = log.start().unwrap();
+    assert_eq!(h.view().snapshot().checkpoint.as_deref(), Some(&*before));
+    for i in [0, 255, 256, 65_535, 65_536, N - 1] {
+        let a = h.append(entry(i)).unwrap();
+        assert_eq!((a.index, a.new), (i, false), "entry {i}");
+        check_receipt(&h, &log.signer(), &entry(i), &a);
+    }
+    let a = h.append(entry(N)).unwrap();
+    assert_eq!((a.index, a.new), (N, true));
+    check_receipt(&h, &log.signer(), &entry(N), &a);
+    // Entries read back from the bundles, across a full and the partial one.
+    let snap = h.view().snapshot();
+    let mut seen = Vec::new();
+    h.view()
+        .for_each_entry(&snap, 65_530, N + 1, |i, e| {
+            seen.push((i, e.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    let want: Vec<_> = (65_530..=N).map(|i| (i, entry(i))).collect();
+    assert_eq!(seen, want);
+    h.shutdown();
+}
+
+pub fn consistency_proofs_between_all_stored_checkpoints_verify(log: Log) {
+    let h = log.start().unwrap();
+    for round in 0..12u64 {
+        let n = 1 + round * 37;
+        h.submit_many((0..n).map(|i| entry(round * 1000 + i)).collect())
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+    let snap = h.view().snapshot();
+    let cps: Vec<_> = log
+        .reader()
+        .checkpoints_after(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|c| hotline_store::reader::SignedCheckpoint::from_stored(c).unwrap())
+        .collect();
+    assert_eq!(cps.last().unwrap().size(), snap.size());
+    for old in &cps {
+        for new in cps.iter().filter(|c| c.size() >= old.size()) {
+            let proof = h
+                .view()
+                .consistency_proof(&snap, old.size(), new.size())
+                .unwrap();
+            verify_consistency(
+                old.size(),
+                new.size(),
+                &old.checkpoint.root,
+                &new.checkpoint.root,
+                &proof,
+            )
+            .unwrap();
+        }
+    }
+    h.shutdown();
+}
+
+pub fn bulk_submissions_get_one_outcome_per_entry(log: Log) {
+    let h = log.start().unwrap();
+    h.append(entry(1)).unwrap();
+    let group = vec![entry(0), entry(1), entry(2), entry(0)];
+    let out = h.submit_many(group.clone()).unwrap().wait().unwrap();
+    let got: Vec<(u64, bool)> = out.entries.iter().map(|&(i, _, new)| (i, new)).collect();
+    // entry(1) was logged before; entry(0) repeats inside the group.
+    assert_eq!(got, vec![(1, true), (0, false), (2, true), (1, false)]);
+    for (k, e) in group.iter().enumerate() {
+        check_receipt(&h, &log.signer(), e, &out.get(k).unwrap());
+    }
+    assert_eq!(h.submit_many(vec![]).err(), Some(AppendError::Empty));
+    let too_big = h.submit_many(vec![entry(9), vec![0; 65_536]]).err();
+    assert_eq!(too_big, Some(AppendError::TooLarge { size: 65_536 }));
+    assert_eq!(
+        h.view().snapshot().size(),
+        3,
+        "a refused group appends nothing"
+    );
+    h.shutdown();
+}
+
+pub fn entry_size_limit_is_65535_bytes(log: Log) {
+    let h = log.start().unwrap();
+    let ok = h.append(vec![b'a'; 65_535]).unwrap();
+    assert_eq!(ok.index, 0);
+    let err = h.append(vec![b'a'; 65_536]).unwrap_err();
+    assert_eq!(err, AppendError::TooLarge { size: 65_536 });
+    assert!(err.to_string().contains("65536 bytes"));
+    assert_eq!(h.view().snapshot().size(), 1);
+    h.shutdown();
+    // The largest entry survives a restart byte for byte.
+    let h = log.start().unwrap();
+    let again = h.append(vec![b'a'; 65_535]).unwrap();
+    assert_eq!((again.index, again.new), (0, false));
+    h.shutdown();
+}
+
+pub fn wrong_log_key_is_refused(log: Log) {
+    fill(&log, 5);
+    let err = log
+        .start_with(
+            Ed25519Signer::generate(ORIGIN).unwrap(),
+            SequencerConfig::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("is not the key this log was created with"),
+        "{err}"
+    );
+}
+
+pub fn a_second_writer_cannot_fork_the_log(log: Log) {
+    fill(&log, 5);
+    let mut w = log.backend.writer().unwrap();
+    let stale = BatchWrite {
+        old_size: 3,
+        new_size: 4,
+        ..Default::default()
+    };
+    let err = w.commit(&stale).unwrap_err().to_string();
+    assert!(err.contains("latest stored checkpoint has size 6"), "{err}");
+    // Nothing of the refused batch was stored.
+    assert_eq!(log.reader().latest_checkpoint().unwrap().unwrap().size, 6);
+}
+
+/// A batch from `old` to `new` whose checkpoint row and bundle are markers naming the writer.
+fn marker_batch(old: u64, new: u64, who: &str) -> BatchWrite {
+    BatchWrite {
+        old_size: old,
+        new_size: new,
+        checkpoint: StoredCheckpoint {
+            size: new,
+            note: format!("{who} {old}").into_bytes(),
+            created_ms: 1,
+        },
+        bundles: vec![(old, who.as_bytes().to_vec())],
+        ..Default::default()
+    }
+}
+
+pub fn two_writers_racing_on_two_connections_commit_exactly_once(log: Log) {
+    // Raw commits through the contract (no sequencer): both writers extend the same size at
+    // the same moment, writer k by k + 1 entries (so their checkpoints do not even collide on
+    // the size); the compare-and-set must let exactly one through, every round.
+    let barrier = Arc::new(Barrier::new(2));
+    const ROUNDS: usize = 25;
+    let threads: Vec<_> = (0..2u64)
+        .map(|k| {
+            let mut w = log.backend.writer().unwrap();
+            let reader = log.reader();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut rounds = Vec::new();
+                for _ in 0..ROUNDS {
+                    let old = reader.latest_checkpoint().unwrap().map_or(0, |c| c.size);
+                    barrier.wait();
+                    let ok = w
+                        .commit(&marker_batch(old, old + 1 + k, &format!("w{k}")))
+                        .is_ok();
+                    rounds.push((old, ok));
+                    // Both see the outcome before the next round starts.
+                    barrier.wait();
+                }
+                rounds
+            })
+        })
+        .collect();
+    let results: Vec<Vec<(u64, bool)>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let reader = log.reader();
+    let mut size = 0u64;
+    for (round, (&(old0, ok0), &(old1, ok1))) in results[0].iter().zip(&results[1]).enumerate() {
+        assert_eq!((old0, old1), (size, size), "round {round}");
+        let winners: Vec<u64> = [(0, ok0), (1, ok1)]
+            .into_iter()
+            .filter_map(|(k, ok)| ok.then_some(k))
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let (winner, loser) = (winners[0], 1 - winners[0]);
+        let stored = reader.checkpoint(size + 1 + winner).unwrap().unwrap();
+        assert_eq!(
+            stored.note,
+            format!("w{winner} {size}").into_bytes(),
+            "round {round}: the stored checkpoint is not the winner's"
+        );
+        assert_eq!(
+            reader.bundle(size).unwrap().unwrap(),
+            format!("w{winner}").into_bytes(),
+            "round {round}: the loser's bundle was stored"
+        );
+        if let Some(c) = reader.checkpoint(size + 1 + loser).unwrap() {
+            assert!(
+                !c.note.starts_with(format!("w{loser} {size}").as_bytes()),
+                "round {round}: the loser's checkpoint was stored: the log forked"
+            );
+        }
+        size += 1 + winner;
+    }
+    let all = reader.checkpoints_after(0, 1000).unwrap();
+    assert_eq!(all.len(), ROUNDS, "one checkpoint per round");
+    assert_eq!(all.last().unwrap().size, size);
+}
+
+pub fn a_stale_sequencer_stops_when_another_one_committed(log: Log) {
+    fill(&log, 4);
+    // Two sequencers on one log (two processes, say): both recovered size 5.
+    let first = log.start().unwrap();
+    let second = log.start().unwrap();
+    let a = second.append(entry(100)).unwrap();
+    assert_eq!(a.index, 5);
+    let err = first.append(entry(200)).unwrap_err();
+    assert!(
+        matches!(&err, AppendError::Stopped(r) if r.contains("latest stored checkpoint has size 6")),
+        "{err}"
+    );
+    assert_eq!(first.view().snapshot().size(), 5);
+    first.shutdown();
+    second.shutdown();
+    // The log holds the second sequencer's entry and not the first's.
+    let h = log.start().unwrap();
+    assert_eq!(h.view().snapshot().size(), 6);
+    assert_eq!(h.append(entry(100)).unwrap().index, 5);
+    let b = h.append(entry(200)).unwrap();
+    assert_eq!((b.index, b.new), (6, true));
+    h.shutdown();
+}
+
+pub fn side_data_is_stored_with_new_entries_only(log: Log) {
+    let h = log.start().unwrap();
+    let side = hotline_store::EntrySide {
+        payload: Some(b"ciphertext one".to_vec()),
+        credential: Some(hotline_store::Credential {
+            token_hash: [7u8; 32],
+            party: "us-cisa".into(),
+        }),
+    };
+    let a = h.submit_with(entry(1), side).unwrap().wait().unwrap();
+    assert!(a.new);
+    // The same entry again with other side data: nothing new is stored.
+    let again = hotline_store::EntrySide {
+        payload: Some(b"ciphertext two".to_vec()),
+        credential: None,
+    };
+    let b = h.submit_with(entry(1), again).unwrap().wait().unwrap();
+    assert!(!b.new);
+    let reader = h.view().reader().clone();
+    assert_eq!(
+        reader
+            .payload(a.index, &leaf_hash(&entry(1)))
+            .unwrap()
+            .as_deref(),
+        Some(&b"ciphertext one"[..])
+    );
+    // Another entry's id at that index, or an index with no payload: nothing.
+    assert_eq!(
+        reader.payload(a.index, &leaf_hash(&entry(2))).unwrap(),
+        None
+    );
+    assert_eq!(
+        reader.payload(a.index + 1, &leaf_hash(&entry(1))).unwrap(),
+        None
+    );
+    let creds = reader.credentials().unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0].party, "us-cisa");
+    // Entries read back in order.
+    h.append(entry(2)).unwrap();
+    let snap = h.view().snapshot();
+    let mut seen = Vec::new();
+    h.view()
+        .for_each_entry(&snap, 0, 10, |i, e| {
+            seen.push((i, e.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(seen, vec![(0, entry(1)), (1, entry(2))]);
+    // A large payload (every byte value) and many credentials in one batch, read back exactly
+    // and in log order, also after a restart.
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let group: Vec<_> = (10..40u64)
+        .map(|i| {
+            let side = hotline_store::EntrySide {
+                payload: (i == 20).then(|| big.clone()),
+                credential: Some(hotline_store::Credential {
+                    token_hash: [i as u8; 32],
+                    party: format!("party-{i}"),
+                }),
+            };
+            h.submit_with(entry(i), side).unwrap()
+        })
+        .collect();
+    let indexes: Vec<u64> = group.into_iter().map(|p| p.wait().unwrap().index).collect();
+    h.shutdown();
+    let h = log.start().unwrap();
+    let reader = h.view().reader().clone();
+    assert_eq!(
+        reader.payload(indexes[10], &leaf_hash(&entry(20))).unwrap(),
+        Some(big)
+    );
+    let parties: Vec<String> = reader
+        .credentials()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.party)
+        .collect();
+    let mut want = vec!["us-cisa".to_owned()];
+    want.extend((10..40).map(|i| format!("party-{i}")));
+    assert_eq!(parties, want);
+    h.shutdown();
+}
+
+pub fn a_duplicate_credential_fails_the_whole_batch(log: Log) {
+    fill(&log, 2);
+    let mut w = log.backend.writer().unwrap();
+    let cred = |party: &str| hotline_store::EntrySide {
+        payload: Some(b"p".to_vec()),
+        credential: Some(hotline_store::Credential {
+            token_hash: [9u8; 32],
+            party: party.into(),
+        }),
+    };
+    let mut batch = marker_batch(3, 5, "w");
+    batch.sides = vec![
+        (3, leaf_hash(b"a"), cred("one")),
+        (4, leaf_hash(b"b"), cred("two")),
+    ];
+    let err = w.commit(&batch).unwrap_err().to_string();
+    eprintln!("duplicate credential: {err}");
+    assert!(
+        err.to_lowercase().contains("unique"),
+        "the error does not say what is wrong: {err}"
+    );
+    // Atomic: nothing of the batch is stored.
+    let reader = log.reader();
+    assert_eq!(reader.latest_checkpoint().unwrap().unwrap().size, 3);
+    assert_eq!(reader.credentials().unwrap(), vec![]);
+    assert_eq!(reader.payload(3, &leaf_hash(b"a")).unwrap(), None);
+    assert_eq!(reader.checkpoint(5).unwrap(), None);
+}
+
+pub fn reader_contract_on_an_empty_and_a_growing_log(log: Log) {
+    let reader = log.reader();
+    assert_eq!(reader.origin(), ORIGIN);
+    assert_eq!(reader.log_vkey(), log.signer().verifier().to_vkey());
+    assert_eq!(reader.meta("origin").unwrap().as_deref(), Some(ORIGIN));
+    assert_eq!(reader.meta("no such key").unwrap(), None);
+    assert_eq!(reader.latest_checkpoint().unwrap(), None);
+    assert_eq!(reader.checkpoint(0).unwrap(), None);
+    assert_eq!(reader.checkpoints_after(0, 10).unwrap(), vec![]);
+    assert_eq!(reader.tile(0, 0).unwrap(), None);
+    assert_eq!(reader.bundle(0).unwrap(), None);
+    assert_eq!(reader.tiles_from(0, 0, 10).unwrap(), vec![]);
+    assert_eq!(reader.credentials().unwrap(), vec![]);
+    assert_eq!(reader.payload(0, &leaf_hash(b"x")).unwrap(), None);
+    // Indexes beyond what any backend can store are simply absent.
+    assert_eq!(reader.tile(0, u64::MAX).unwrap(), None);
+    assert_eq!(reader.bundle(u64::MAX).unwrap(), None);
+    assert_eq!(reader.checkpoint(u64::MAX).unwrap(), None);
+
+    let h = log.start().unwrap();
+    // Six batches inside bundle 0, then three larger ones: sizes 40, 80, …, 240, 360, 480, 600.
+    let mut sizes = Vec::new();
+    let mut partial = Vec::new();
+    let mut next = 0u64;
+    for n in [40, 40, 40, 40, 40, 40, 120, 120, 120] {
+        h.submit_many((next..next + n).map(entry).collect())
+            .unwrap()
+            .wait()
+            .unwrap();
+        next += n;
+        sizes.push(next);
+        if next < 256 {
+            partial.push(reader.bundle(0).unwrap().unwrap());
+        }
+    }
+    // The same reader (opened before the first commit) sees every batch.
+    let latest = reader.latest_checkpoint().unwrap().unwrap();
+    assert_eq!(latest.size, 600);
+    assert_eq!(reader.checkpoint(600).unwrap().unwrap(), latest);
+    let stored: Vec<u64> = reader
+        .checkpoints_after(0, 100)
+        .unwrap()
+        .iter()
+        .map(|c| c.size)
+        .collect();
+    assert_eq!(stored, sizes, "one checkpoint per batch, in order");
+    for &size in &sizes {
+        assert_eq!(reader.checkpoint(size).unwrap().unwrap().size, size);
+    }
+    assert_eq!(reader.checkpoint(150).unwrap(), None);
+    let page: Vec<u64> = reader
+        .checkpoints_after(100, 2)
+        .unwrap()
+        .iter()
+        .map(|c| c.size)
+        .collect();
+    assert_eq!(page, vec![120, 160]);
+    // Tiles: two full level-0 tiles and a partial one, in order, limit respected.
+    let tiles = reader.tiles_from(0, 0, 10).unwrap();
+    let widths: Vec<(u64, usize)> = tiles.iter().map(|(i, d)| (*i, d.len() / 32)).collect();
+    assert_eq!(widths, vec![(0, 256), (1, 256), (2, 88)]);
+    assert_eq!(reader.tiles_from(0, 1, 1).unwrap().len(), 1);
+    assert_eq!(reader.tiles_from(0, 1, 1).unwrap()[0].0, 1);
+    assert_eq!(reader.tiles_from(1, 0, 10).unwrap().len(), 1);
+    assert_eq!(reader.tile(0, 2).unwrap().unwrap(), tiles[2].1);
+    // The partial bundle was rewritten as it grew, each version a prefix of the next.
+    assert_eq!(partial.len(), 6);
+    assert!(
+        partial
+            .windows(2)
+            .all(|w| w[1].starts_with(&w[0]) && w[1].len() > w[0].len())
+    );
+    assert!(reader.bundle(0).unwrap().unwrap().starts_with(&partial[5]));
+    // Readers opened later see the same.
+    let other = log.reader();
+    assert_eq!(other.latest_checkpoint().unwrap().unwrap(), latest);
+    h.shutdown();
+}
+
+/// Wraps a backend's writer and fails the commit of a chosen batch, as a full disk would.
+struct FaultyWriter {
+    inner: Box<dyn LogWriter>,
+    commits: Arc<AtomicU64>,
+    fail_commit_at: u64,
+}
+
+impl LogWriter for FaultyWriter {
+    fn commit(&mut self, batch: &BatchWrite) -> Result<(), StoreError> {
+        let n = self.commits.fetch_add(1, Ordering::SeqCst);
+        if n == self.fail_commit_at {
+            return Err(StoreError::Io {
+                path: "the database".into(),
+                source: std::io::Error::other("injected write failure"),
+            });
+        }
+        self.inner.commit(batch)
+    }
+
+    fn syncer(&self) -> Result<Box<dyn LogSyncer>, StoreError> {
+        self.inner.syncer()
+    }
+}
+
+pub fn a_failed_write_stops_the_sequencer_for_good(log: Log) {
+    let writer = FaultyWriter {
+        inner: log.backend.writer().unwrap(),
+        commits: Arc::new(AtomicU64::new(0)),
+        fail_commit_at: 3,
+    };
+    let h = log
+        .start_writer(Box::new(writer), log.signer(), SequencerConfig::default())
+        .unwrap();
+    for i in 0..3 {
+        h.append(entry(i)).unwrap();
+    }
+    let err = h.append(entry(3)).unwrap_err();
+    assert!(
+        matches!(&err, AppendError::Stopped(r) if r.contains("injected write failure")),
+        "{err}"
+    );
+    // Never retried: later appends fail at once with the same reason, nothing is published.
+    let later = h.append(entry(4)).unwrap_err();
+    assert!(matches!(&later, AppendError::Stopped(r) if r.contains("injected write failure")));
+    assert_eq!(h.view().snapshot().size(), 3);
+    assert!(h.stopped_reason().unwrap().contains("restart the server"));
+    h.shutdown();
+    // What was acknowledged is there after a restart; the failed batch is not.
+    let h = log.start().unwrap();
+    assert_eq!(h.view().snapshot().size(), 3);
+    assert_eq!(h.append(entry(3)).unwrap().index, 3);
+    h.shutdown();
+}
+
+pub fn under_load_a_batch_lingers_to_gather_more_and_a_quiet_log_does_not(log: Log) {
+    let config = SequencerConfig {
+        // Long enough that entries submitted one after another in this thread all arrive
+        // within it, however slow the machine.
+        linger: std::time::Duration::from_millis(300),
+        ..SequencerConfig::default()
+    };
+    let h = log.start_with(log.signer(), config).unwrap();
+    let batches = || h.stats().snapshot().batches;
+    // A quiet log: each lone entry is its own batch (nothing to linger for).
+    for i in 0..3 {
+        h.append(entry(i)).unwrap();
+    }
+    assert_eq!(batches(), 3);
+    // A burst: the first batch carries what was queued, then the pipeline is under load and
+    // the next batch lingers, gathering every entry submitted meanwhile.
+    h.submit_many((3..6).map(entry).collect())
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(batches(), 4);
+    let pending: Vec<_> = (6..26).map(|i| h.submit(entry(i)).unwrap()).collect();
+    for p in pending {
+        p.wait().unwrap();
+    }
+    assert_eq!(
+        batches(),
+        5,
+        "20 entries submitted within the linger went into one batch"
+    );
+    assert_eq!(h.view().snapshot().size(), 26);
+    h.shutdown();
+}
