@@ -56,6 +56,10 @@ pub struct AuditArgs {
     /// a later run downloads only what is new. Default with --state: STATE.cache next to it.
     #[arg(long)]
     pub cache: Option<PathBuf>,
+    /// Witness policy (TOML: `required = k` and `[[witness]]` tables with `name` and `vkey`):
+    /// the checkpoint must carry at least k valid cosignatures by distinct listed witnesses.
+    #[arg(long)]
+    pub witness_policy: Option<PathBuf>,
     /// Count cases opened at or after this time (YYYY-MM, YYYY-MM-DD or
     /// YYYY-MM-DDTHH:MM:SSZ, UTC).
     #[arg(long)]
@@ -165,6 +169,7 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
         PathBuf::from(p)
     });
     let cache = args.cache.clone().or(default_cache);
+    let witness_policy = crate::verify::load_witness_policy(args.witness_policy.as_deref())?;
     let opts = SyncOptions {
         url: &args.url,
         vkey: &vkey,
@@ -172,6 +177,7 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
         cache: cache.as_deref(),
         progress,
         verb: "auditing",
+        witness_policy: witness_policy.as_ref(),
     };
     // The deadline policy is not in the log (it is the server's configuration): replay with
     // the least one, so that only deadlines before their request's own time are refused.

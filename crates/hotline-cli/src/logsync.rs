@@ -16,11 +16,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use hotline_server::witnessing::WitnessPolicy;
 use hotline_tlog::bundle::decode_bundle;
 use hotline_tlog::tile::{
     TILE_WIDTH, TileId, TileKind, TouchedTiles, TreeEdge, partial_tiles_for_size, tile_bytes,
 };
-use hotline_tlog::{Checkpoint, Ed25519Verifier, Hash, leaf_hash};
+use hotline_tlog::{Checkpoint, Ed25519Verifier, Hash, Note, leaf_hash};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::verify::{EarlierCheckpoint, HttpLog, open_checkpoint};
@@ -39,6 +40,9 @@ pub struct SyncOptions<'a> {
     pub progress: bool,
     /// Verb for the progress bar ("verifying", "auditing").
     pub verb: &'a str,
+    /// Witness policy the checkpoint must satisfy (`--witness-policy`): at least `required`
+    /// valid cosignatures by distinct listed witnesses.
+    pub witness_policy: Option<&'a WitnessPolicy>,
 }
 
 /// What a successful run established and cost.
@@ -204,7 +208,10 @@ pub fn sync_log(
         .get("checkpoint")?
         .ok_or_else(|| anyhow!("{url} has no checkpoint yet (the log is empty or not a log)"))?;
     let checkpoint_bytes = note_bytes.len() as u64;
-    let (cp, _) = open_checkpoint(&note_bytes, opts.vkey).context("the log's checkpoint")?;
+    let (cp, note) = open_checkpoint(&note_bytes, opts.vkey).context("the log's checkpoint")?;
+    if let Some(policy) = opts.witness_policy {
+        check_witnesses(policy, &note, &cp)?;
+    }
     let earlier = match opts.state {
         Some(path) if path.exists() => Some(read_state(path, &cp, url, opts.vkey)?),
         _ => None,
@@ -242,6 +249,27 @@ pub fn sync_log(
         cached_tiles: src.cached_tiles,
         cached_bytes: src.cached_bytes,
     })
+}
+
+/// Checks that the checkpoint carries at least `policy.required` valid cosignatures by
+/// distinct witnesses of the policy.
+pub fn check_witnesses(policy: &WitnessPolicy, note: &Note, cp: &Checkpoint) -> Result<()> {
+    let found = policy.valid_cosigners(note);
+    if found.len() < policy.required {
+        bail!(
+            "WITNESS POLICY NOT MET: the checkpoint of size {} carries {} valid cosignature(s) \
+             from the policy's witnesses ({}), {} required",
+            cp.size,
+            found.len(),
+            if found.is_empty() {
+                "none".to_owned()
+            } else {
+                found.join(", ")
+            },
+            policy.required
+        );
+    }
+    Ok(())
 }
 
 /// Reads the checkpoint of an earlier run and checks it is not ahead of `cp` (ROLLBACK).

@@ -7,7 +7,9 @@ mod bench_submit;
 mod client;
 mod config;
 mod datadir;
+mod fsck;
 mod logsync;
+mod migrate;
 mod officer;
 mod output;
 mod quickstart;
@@ -155,6 +157,12 @@ enum Command {
     },
     /// Run a demonstration hotline in ./hotline-demo.
     Quickstart(quickstart::QuickstartArgs),
+    /// Check a stored log (read-only, safe while a server runs): recompute every tile and the
+    /// root from the entries, verify every checkpoint and payload row.
+    Fsck(fsck::FsckArgs),
+    /// Copy a whole log between a data directory and PostgreSQL (either way), then fsck the
+    /// copy.
+    Migrate(migrate::MigrateArgs),
     /// Work with STIX 2.1 evidence.
     Stix {
         #[command(subcommand)]
@@ -321,6 +329,11 @@ enum LogCommand {
         /// replaces it.
         #[arg(long)]
         state: Option<PathBuf>,
+        /// Witness policy (TOML: `required = k` and `[[witness]]` tables with `name` and
+        /// `vkey`): the checkpoint must carry at least k valid cosignatures by distinct listed
+        /// witnesses.
+        #[arg(long)]
+        witness_policy: Option<PathBuf>,
     },
 }
 
@@ -472,10 +485,17 @@ fn run(cli: Cli) -> Result<()> {
             output::verified(json, &v)
         }
         Command::Log {
-            command: LogCommand::Verify { url, vkey, state },
+            command:
+                LogCommand::Verify {
+                    url,
+                    vkey,
+                    state,
+                    witness_policy,
+                },
         } => {
             let vkey = verify::load_vkey(&vkey)?;
-            let report = verify::verify_log(&url, &vkey, state.as_ref(), !json)?;
+            let policy = verify::load_witness_policy(witness_policy.as_deref())?;
+            let report = verify::verify_log(&url, &vkey, state.as_ref(), policy.as_ref(), !json)?;
             output::log_verified(json, &report)
         }
         Command::Audit(args) => audit::run(&args, json),
@@ -507,6 +527,8 @@ fn run(cli: Cli) -> Result<()> {
             bench_submit::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
+        Command::Fsck(args) => fsck::run(&args, json),
+        Command::Migrate(args) => migrate::run(&args, json),
         Command::Stix {
             command: StixCommand::Validate { file },
         } => stix_validate(&file, json),

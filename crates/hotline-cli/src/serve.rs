@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use hotline_server::AppState;
+use hotline_server::witnessing::{self, Witnessing};
 use hotline_store::LogReader;
 use hotline_store::reader::LogView;
 use hotline_store::sequencer::{self, SequencerConfig, SequencerHandle};
@@ -55,6 +56,8 @@ pub struct OpenLog {
     pub sequencer: SequencerHandle,
     /// The hotline service, if the directory holds a hotline (not a bare log).
     pub service: Option<Arc<HotlineService>>,
+    /// Witness cosigning, if the directory has a `witnesses.toml`.
+    pub witnessing: Option<Arc<Witnessing>>,
     _lock: File,
 }
 
@@ -62,6 +65,9 @@ impl OpenLog {
     /// Locks the directory, checks the stored log and starts the sequencer.
     pub fn open(dir: &DataDir, config: SequencerConfig) -> Result<OpenLog> {
         let lock = dir.lock()?;
+        let witnessing = witnessing::load_from_dir(dir.path())
+            .context("reading the witness policy")?
+            .map(Arc::new);
         let signer = dir.log_signer()?;
         let db = dir.db();
         // The writer first: opening it upgrades an older database before readers look at it.
@@ -94,6 +100,7 @@ impl OpenLog {
         Ok(OpenLog {
             sequencer,
             service,
+            witnessing,
             _lock: lock,
         })
     }
@@ -115,7 +122,13 @@ pub async fn serve(
         view: log.view().clone(),
         sequencer: Some(log.sequencer.clone()),
         service: log.service.clone(),
+        witnessing: log.witnessing.clone(),
     });
+    // Ask the witnesses to cosign each new checkpoint (reads snapshots only).
+    let witnesser = log
+        .witnessing
+        .clone()
+        .map(|w| witnessing::spawn(w, log.view().clone()));
     // The operator's clock: record missed deadlines as they pass.
     let ticker = log.service.clone().map(|service| {
         tokio::spawn(async move {
@@ -142,9 +155,13 @@ pub async fn serve(
     if let Some(t) = ticker {
         t.abort();
     }
+    if let Some(t) = witnesser {
+        t.abort();
+    }
     let OpenLog {
         sequencer,
         service,
+        witnessing: _,
         _lock,
     } = log;
     drop(service);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
+use hotline_server::witnessing::WitnessPolicy;
 use hotline_tlog::note::NoteVerifier;
 use hotline_tlog::{Checkpoint, Ed25519Verifier, Note};
 use serde::Serialize;
@@ -18,6 +19,12 @@ pub fn load_vkey(arg: &str) -> Result<Ed25519Verifier> {
     };
     Ed25519Verifier::from_vkey(text.trim())
         .with_context(|| format!("{arg:?} is neither a verifier key file nor a verifier key"))
+}
+
+/// Reads a `--witness-policy` file (the TOML of `DIR/witnesses.toml`; `url` optional).
+pub fn load_witness_policy(path: Option<&Path>) -> Result<Option<WitnessPolicy>> {
+    path.map(|p| WitnessPolicy::load(p).context("--witness-policy"))
+        .transpose()
 }
 
 /// A log reachable over HTTP under a prefix such as `http://127.0.0.1:8080/log`.
@@ -104,11 +111,13 @@ pub struct EarlierCheckpoint {
 }
 
 /// Fetches and verifies the whole log; with `state`, also proves the new checkpoint extends
-/// the one stored there and then stores the new one.
+/// the one stored there and then stores the new one; with `witness_policy`, the checkpoint
+/// must carry enough valid cosignatures.
 pub fn verify_log(
     url: &str,
     vkey: &Ed25519Verifier,
     state: Option<&PathBuf>,
+    witness_policy: Option<&WitnessPolicy>,
     progress: bool,
 ) -> Result<VerifyReport> {
     let started = Instant::now();
@@ -121,6 +130,7 @@ pub fn verify_log(
             cache: None,
             progress,
             verb: "verifying",
+            witness_policy,
         },
         |_, _, _| Ok(()),
     )?;

@@ -7,11 +7,16 @@
 //! - `/log/proof/inclusion`, `/log/proof/consistency`: JSON proofs for clients that do not
 //!   want to fetch tiles.
 //!
+//! With a witness policy (`DIR/witnesses.toml`, see [`witnessing`]), `/log/checkpoint` serves
+//! the latest checkpoint cosigned by enough witnesses (503 until there is one) rather than the
+//! latest signed one; without it, the latest signed checkpoint.
+//!
 //! Bad input never produces a 500: malformed or unknown paths are 404 with a one-line reason,
 //! bad query parameters 400.
 
 pub mod api;
 pub mod service;
+pub mod witnessing;
 
 use std::sync::Arc;
 
@@ -37,6 +42,9 @@ pub struct AppState {
     /// The hotline service (statements, cases, directory), if this is a hotline and not a
     /// bare log.
     pub service: Option<Arc<service::HotlineService>>,
+    /// Witness cosigning, if the log has a witness policy (`DIR/witnesses.toml`): then
+    /// `/log/checkpoint` serves the latest checkpoint with enough cosignatures.
+    pub witnessing: Option<Arc<witnessing::Witnessing>>,
 }
 
 /// Cache policy of immutable tile resources.
@@ -140,6 +148,29 @@ async fn not_found() -> Response {
 }
 
 async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
+    if let Some(w) = &state.witnessing {
+        return match w.latest() {
+            Some(cp) => (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    ),
+                    (header::CACHE_CONTROL, HeaderValue::from_static(MUTABLE)),
+                ],
+                cp.note.clone(),
+            )
+                .into_response(),
+            None => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "no checkpoint has been cosigned by {} of the log's witnesses yet",
+                    w.policy().required
+                ),
+            )
+            .into_response(),
+        };
+    }
     match state.view.snapshot().checkpoint.clone() {
         Some(cp) => (
             [

@@ -67,6 +67,7 @@ fn server(entries: u64) -> Server {
         view,
         sequencer: Some(seq.clone()),
         service: None,
+        witnessing: None,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -11,7 +11,9 @@
 //!   everything in one durable write before any caller learns its index.
 //! - [`reader`]: proofs and tiles for readers, with a cache of immutable full tiles.
 
+pub mod copy;
 pub mod error;
+pub mod fsck;
 pub mod leaf_index;
 pub mod postgres;
 pub mod reader;
@@ -30,6 +32,9 @@ pub struct StoredCheckpoint {
     /// When the sequencer signed it, milliseconds since the Unix epoch.
     pub created_ms: i64,
 }
+
+/// A stored payload row: `(log index, id as stored, data)`.
+pub type PayloadRow = (u64, Vec<u8>, Vec<u8>);
 
 /// An API credential: the SHA-256 of a bearer token and the party it authenticates.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,4 +122,12 @@ pub trait LogReader: Send + Sync {
     fn payload(&self, index: u64, id: &hotline_tlog::Hash) -> Result<Option<Vec<u8>>>;
     /// Every credential granted, in log order.
     fn credentials(&self) -> Result<Vec<Credential>>;
+    /// Up to `limit` stored payload rows with log index at least `from`, in index order, as
+    /// stored: `(index, id, data)` (the id is meant to be the entry's leaf hash; checkers such
+    /// as [`fsck`] want to see it even when it is not 32 bytes).
+    fn payloads_from(&self, from: u64, limit: usize) -> Result<Vec<PayloadRow>>;
+    /// Every setting of the `meta` table, `(key, value)`, in key order (for copying a log).
+    fn meta_all(&self) -> Result<Vec<(String, String)>>;
+    /// Every credential with the log index of the entry it was granted with, in log order.
+    fn credentials_indexed(&self) -> Result<Vec<(u64, Credential)>>;
 }

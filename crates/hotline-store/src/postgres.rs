@@ -701,6 +701,59 @@ impl LogReader for PgReader {
         .transpose()
     }
 
+    fn meta_all(&self) -> Result<Vec<(String, String)>> {
+        self.query("SELECT key, value FROM meta ORDER BY key", &[])?
+            .iter()
+            .map(|r| Ok((col(r, 0, &self.target)?, col(r, 1, &self.target)?)))
+            .collect()
+    }
+
+    fn credentials_indexed(&self) -> Result<Vec<(u64, Credential)>> {
+        self.query(
+            "SELECT token_hash, party, idx FROM credentials ORDER BY idx",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            let h: Vec<u8> = col(r, 0, &self.target)?;
+            let token_hash = <[u8; 32]>::try_from(h.as_slice()).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "{}: a credential's token hash has {} bytes, not 32",
+                    self.target,
+                    h.len()
+                ))
+            })?;
+            let idx = to_u64(col(r, 2, &self.target)?, "a credential's index")?;
+            Ok((
+                idx,
+                Credential {
+                    token_hash,
+                    party: col(r, 1, &self.target)?,
+                },
+            ))
+        })
+        .collect()
+    }
+
+    fn payloads_from(&self, from: u64, limit: usize) -> Result<Vec<crate::PayloadRow>> {
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT idx, id, data FROM payloads WHERE idx >= $1 ORDER BY idx LIMIT $2",
+            &[(&from, Type::INT8), (&limit_of(limit), Type::INT8)],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                to_u64(col(r, 0, &self.target)?, "a payload index")?,
+                col(r, 1, &self.target)?,
+                col(r, 2, &self.target)?,
+            ))
+        })
+        .collect()
+    }
+
     fn credentials(&self) -> Result<Vec<Credential>> {
         self.query(
             "SELECT token_hash, party FROM credentials ORDER BY idx",

@@ -704,6 +704,49 @@ impl LogReader for SqliteReader {
         })
     }
 
+    fn meta_all(&self) -> Result<Vec<(String, String)>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT key, value FROM meta ORDER BY key")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+
+    fn credentials_indexed(&self) -> Result<Vec<(u64, crate::Credential)>> {
+        let rows: Vec<(Vec<u8>, String, i64)> = self.with_conn(|c| {
+            c.prepare_cached("SELECT token_hash, party, idx FROM credentials ORDER BY idx")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(h, party, idx)| {
+                let token_hash = <[u8; 32]>::try_from(h.as_slice()).map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "{}: a credential's token hash has {} bytes, not 32",
+                        self.path.display(),
+                        h.len()
+                    ))
+                })?;
+                Ok((idx as u64, crate::Credential { token_hash, party }))
+            })
+            .collect()
+    }
+
+    fn payloads_from(&self, from: u64, limit: usize) -> Result<Vec<crate::PayloadRow>> {
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        self.with_conn(|c| {
+            c.prepare_cached(
+                "SELECT idx, id, data FROM payloads WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
+            )?
+            .query_map(params![from, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })
+    }
+
     fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
         self.with_conn(|c| {
             c.prepare_cached(

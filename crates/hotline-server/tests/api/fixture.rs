@@ -252,6 +252,7 @@ impl TestHotline {
             view: seq.view().clone(),
             sequencer: Some(seq.clone()),
             service: Some(service.clone()),
+            witnessing: None,
         });
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -1,0 +1,338 @@
+//! The log asking real witnesses for cosignatures, end to end: two `hotline witness serve`
+//! processes, a hotline whose `DIR/witnesses.toml` requires both, `/log/checkpoint` serving the
+//! checkpoint with their two cosignature lines, `hotline log verify --witness-policy` accepting
+//! a 2-of-2 policy and refusing a 3-of-3 one naming a witness that never cosigned; with one
+//! witness stopped the hotline keeps sequencing (a statement gets its receipt) while the
+//! published cosigned checkpoint lags behind.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod util;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use hotline_tlog::Note;
+use hotline_tlog::cosignature::CosignatureV1Verifier;
+use hotline_tlog::note::NoteVerifier as _;
+use util::Sandbox;
+
+const ORIGIN: &str = "witnessing-test.example/log";
+
+/// A running `hotline witness serve`, killed when dropped.
+struct WitnessGuard {
+    child: Child,
+    url: String,
+}
+
+impl Drop for WitnessGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Makes witness `name` in directory `dir` (key and configuration knowing the hotline `hl`)
+/// and returns its verifier key.
+fn make_witness(sb: &Sandbox, dir: &str, name: &str) -> String {
+    std::fs::create_dir_all(sb.path(dir)).unwrap();
+    let vkey = sb
+        .run_ok(&[
+            "witness",
+            "keygen",
+            "--name",
+            name,
+            "--out",
+            &format!("{dir}/witness.key"),
+        ])
+        .trim()
+        .to_owned();
+    let log_vkey = std::fs::read_to_string(sb.path("hl/log.vkey")).unwrap();
+    std::fs::write(
+        sb.path(&format!("{dir}/witness.toml")),
+        format!(
+            "key_file = \"witness.key\"\ndatabase = \"witness.db\"\n\n[[log]]\norigin = \
+             \"{ORIGIN}\"\nkeys = [\"{}\"]\n",
+            log_vkey.trim()
+        ),
+    )
+    .unwrap();
+    vkey
+}
+
+fn start_witness(sb: &Sandbox, dir: &str) -> WitnessGuard {
+    let mut child = sb
+        .cmd(&[
+            "witness",
+            "serve",
+            "--config",
+            &format!("{dir}/witness.toml"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split(" on http://").nth(1) {
+                let _ = tx.send(rest.split('/').next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
+            return WitnessGuard {
+                child,
+                url: format!("http://{addr}"),
+            };
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("hotline witness serve exited with {status} before it was ready");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the witness did not start in 30 s"
+        );
+    }
+}
+
+/// `(status, body)` of `GET {url}/log/checkpoint`.
+fn get_checkpoint(url: &str) -> (u16, Vec<u8>) {
+    let resp = reqwest::blocking::get(format!("{url}/log/checkpoint")).unwrap();
+    (resp.status().as_u16(), resp.bytes().unwrap().to_vec())
+}
+
+fn size_of(note: &[u8]) -> u64 {
+    String::from_utf8_lossy(note)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The size of the latest sequenced checkpoint (the JSON proofs carry it, cosigned or not).
+fn sequenced_size(url: &str) -> u64 {
+    let v: serde_json::Value = reqwest::blocking::get(format!("{url}/log/proof/consistency?old=0"))
+        .unwrap()
+        .json()
+        .unwrap();
+    size_of(v["checkpoint"].as_str().unwrap().as_bytes())
+}
+
+/// Polls `/log/checkpoint` until it carries valid cosignatures by all of `verifiers` at a size
+/// of at least `min_size` (bounded wait); returns the note.
+fn wait_cosigned(url: &str, verifiers: &[&CosignatureV1Verifier], min_size: u64) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = get_checkpoint(url);
+        if status == 200 && size_of(&body) >= min_size {
+            let note = Note::parse(&body).unwrap();
+            let ok = verifiers.iter().all(|v| {
+                note.signature_by(v.name(), v.key_id())
+                    .is_some_and(|s| v.verified_timestamp(note.text(), &s.signature).is_some())
+            });
+            if ok {
+                return body;
+            }
+        } else {
+            assert!(status == 200 || status == 503, "unexpected status {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint of size ≥ {min_size} cosigned by all witnesses in 30 s (last answer \
+             {status}: {})",
+            String::from_utf8_lossy(&body)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn policy(witnesses: &[(&str, &str, Option<&str>)], required: usize) -> String {
+    let mut s = format!("required = {required}\n");
+    for (name, vkey, url) in witnesses {
+        s.push_str(&format!(
+            "\n[[witness]]\nname = \"{name}\"\nvkey = \"{vkey}\"\n"
+        ));
+        if let Some(url) = url {
+            s.push_str(&format!("url = \"{url}\"\n"));
+        }
+    }
+    s
+}
+
+/// Registers party `party` through the server (an operator-signed statement, sequenced).
+fn add_party(sb: &Sandbox, url: &str, party: &str) {
+    let key = format!("{party}/{party}.key");
+    sb.run_ok(&["keygen", "--party", party, "--out", &key]);
+    let reg = format!("{party}/registration");
+    sb.run_ok(&[
+        "party",
+        "request",
+        "--key",
+        &key,
+        "--server",
+        url,
+        "--name",
+        party,
+        "--jurisdiction",
+        "US",
+        "--kind",
+        "national-cert",
+        "--contact",
+        "duty@x.example",
+        "--out",
+        &reg,
+    ]);
+    sb.run_ok(&[
+        "party",
+        "add",
+        "--server",
+        url,
+        "--token-file",
+        "hl/operator.token",
+        &reg,
+        "--token-out",
+        &format!("{party}/token"),
+    ]);
+}
+
+#[test]
+fn two_witnesses_cosign_and_verify_enforces_the_policy() {
+    let sb = Sandbox::new();
+    sb.run_ok(&["init", "--dir", "hl", "--origin", ORIGIN]);
+    let vkey1 = make_witness(&sb, "w1", "witness1.test.example");
+    let vkey2 = make_witness(&sb, "w2", "witness2.test.example");
+    let vkey3 = make_witness(&sb, "w3", "witness3.test.example");
+    let v1 = CosignatureV1Verifier::from_vkey(&vkey1).unwrap();
+    let v2 = CosignatureV1Verifier::from_vkey(&vkey2).unwrap();
+    let w1 = start_witness(&sb, "w1");
+    let w2 = start_witness(&sb, "w2");
+    std::fs::write(
+        sb.path("hl/witnesses.toml"),
+        policy(
+            &[
+                ("witness1.test.example", &vkey1, Some(&w1.url)),
+                ("witness2.test.example", &vkey2, Some(&w2.url)),
+            ],
+            2,
+        ),
+    )
+    .unwrap();
+    let server = sb.serve("hl");
+    let url = server.url.clone();
+
+    // The bootstrap checkpoint (the operator's registration) gets both cosignatures.
+    let note = wait_cosigned(&url, &[&v1, &v2], 1);
+    let parsed = Note::parse(&note).unwrap();
+    assert_eq!(
+        parsed.signatures().len(),
+        3,
+        "the log's signature and two cosignatures"
+    );
+    assert_eq!(
+        parsed.signatures()[0].name,
+        ORIGIN,
+        "the log's signature comes first"
+    );
+
+    // An auditor's 2-of-2 policy (no urls) passes.
+    std::fs::write(
+        sb.path("policy2.toml"),
+        policy(
+            &[
+                ("witness1.test.example", &vkey1, None),
+                ("witness2.test.example", &vkey2, None),
+            ],
+            2,
+        ),
+    )
+    .unwrap();
+    let out = sb.run_ok(&[
+        "log",
+        "verify",
+        "--url",
+        &url,
+        "--vkey",
+        "hl/log.vkey",
+        "--witness-policy",
+        "policy2.toml",
+    ]);
+    assert!(!out.is_empty());
+
+    // A 3-of-3 policy with a witness that never cosigned fails, saying how many were found.
+    std::fs::write(
+        sb.path("policy3.toml"),
+        policy(
+            &[
+                ("witness1.test.example", &vkey1, None),
+                ("witness2.test.example", &vkey2, None),
+                ("witness3.test.example", &vkey3, None),
+            ],
+            3,
+        ),
+    )
+    .unwrap();
+    let err = sb.run_err(&[
+        "log",
+        "verify",
+        "--url",
+        &url,
+        "--vkey",
+        "hl/log.vkey",
+        "--witness-policy",
+        "policy3.toml",
+    ]);
+    assert!(
+        err.contains("carries 2 valid cosignature(s)") && err.contains("3 required"),
+        "{err}"
+    );
+    // `audit` takes the same flag.
+    let err = sb.run_err(&[
+        "audit",
+        "--url",
+        &url,
+        "--vkey",
+        "hl/log.vkey",
+        "--witness-policy",
+        "policy3.toml",
+    ]);
+    assert!(err.contains("carries 2 valid cosignature(s)"), "{err}");
+
+    // A new statement is cosigned by both while both run.
+    add_party(&sb, &url, "us-cisa");
+    let size = sequenced_size(&url);
+    let note = wait_cosigned(&url, &[&v1, &v2], size);
+    assert_eq!(size_of(&note), size);
+
+    // After a restart the log knows nothing of the witnesses' state: each answers `old 0`
+    // with 409 and its size, and the log retries from there.
+    server.stop();
+    let server = sb.serve("hl");
+    let url = server.url.clone();
+    let note = wait_cosigned(&url, &[&v1, &v2], size);
+    assert_eq!(size_of(&note), size);
+
+    // One witness down: sequencing goes on, the cosigned checkpoint lags.
+    drop(w2);
+    add_party(&sb, &url, "us-fbi");
+    let newer = sequenced_size(&url);
+    assert!(newer > size, "the statement was sequenced");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, body) = get_checkpoint(&url);
+    assert_eq!(status, 200, "the server keeps serving");
+    assert_eq!(
+        size_of(&body),
+        size,
+        "the published checkpoint is the last 2-of-2 one"
+    );
+    let healthz = reqwest::blocking::get(format!("{url}/healthz")).unwrap();
+    assert_eq!(healthz.status().as_u16(), 200);
+    drop(w1);
+    server.stop();
+}
