@@ -12,7 +12,7 @@ use hotline_crypto::PartyKeys;
 use hotline_tlog::note::NoteSigner;
 
 use crate::client::ApiClient;
-use crate::datadir::{self, DataDir};
+use crate::datadir::{self, DataDir, Store};
 use crate::serve::{OpenLog, POLICY_META};
 
 /// Creates a party's keys in `out` (mode 0600) and its public file next to it.
@@ -71,10 +71,25 @@ pub fn init_hotline(dir: &DataDir, origin: &str, op: &OperatorArgs) -> Result<St
         hotline_crypto::write_key_file(&op_key, &keys)?;
     }
     {
-        let reader = hotline_store::sqlite::SqliteReader::open(&dir.db())?;
         use hotline_store::LogReader as _;
-        match reader.meta(POLICY_META)? {
-            None => hotline_store::sqlite::set_meta(&dir.db(), POLICY_META, &policy.to_string())?,
+        let store = dir.store()?;
+        let existing = match &store {
+            Store::Sqlite(db) => {
+                hotline_store::sqlite::SqliteReader::open(db)?.meta(POLICY_META)?
+            }
+            Store::Postgres(url) => {
+                hotline_store::postgres::PgReader::open(url)?.meta(POLICY_META)?
+            }
+        };
+        match existing {
+            None => match &store {
+                Store::Sqlite(db) => {
+                    hotline_store::sqlite::set_meta(db, POLICY_META, &policy.to_string())?;
+                }
+                Store::Postgres(url) => {
+                    hotline_store::postgres::set_meta(url, POLICY_META, &policy.to_string())?;
+                }
+            },
             Some(existing) if existing == policy.to_string() => {}
             Some(existing) => bail!(
                 "this hotline's deadline policy is already {existing}; an interrupted init must \

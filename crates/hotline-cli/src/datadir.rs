@@ -1,4 +1,8 @@
 //! The data directory: database, log key files and the process lock.
+//!
+//! The log itself is kept either in the directory (`hotline.db`, SQLite, the default) or in a
+//! PostgreSQL database whose URL the directory records in `database.url` (mode 0600: the URL
+//! may hold a password). Keys and the lock always stay in the directory.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
@@ -6,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use hotline_crypto::{Zeroizing, read_secret, write_secret};
-use hotline_store::sqlite;
+use hotline_store::{postgres, sqlite};
 use hotline_tlog::Ed25519Signer;
 
 /// File names inside a data directory.
@@ -17,12 +21,47 @@ pub const LOG_VKEY: &str = "log.vkey";
 pub const OPERATOR_KEY: &str = "operator.key";
 /// The operator's API token.
 pub const OPERATOR_TOKEN: &str = "operator.token";
+/// The PostgreSQL URL of a directory whose log is kept in PostgreSQL (mode 0600).
+pub const DATABASE_URL: &str = "database.url";
 const LOCK: &str = "hotline.lock";
 
+/// Where a data directory's log is stored.
+#[derive(Clone)]
+pub enum Store {
+    /// The SQLite database in the directory.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Store::Sqlite(p) => write!(f, "Sqlite({})", p.display()),
+            Store::Postgres(url) => write!(f, "Postgres({})", postgres::target_of(url)),
+        }
+    }
+}
+
 /// A hotline data directory.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DataDir {
     path: PathBuf,
+    /// A PostgreSQL URL given on the command line (`--database`), if any.
+    database: Option<String>,
+}
+
+impl std::fmt::Debug for DataDir {
+    // Never the URL itself: it may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataDir")
+            .field("path", &self.path)
+            .field(
+                "database",
+                &self.database.as_deref().map(postgres::target_of),
+            )
+            .finish()
+    }
 }
 
 impl DataDir {
@@ -30,6 +69,52 @@ impl DataDir {
     pub fn new(path: &Path) -> DataDir {
         DataDir {
             path: path.to_owned(),
+            database: None,
+        }
+    }
+
+    /// The same directory with its log in the PostgreSQL database `url` (`--database`): `init`
+    /// creates the log there, and opening checks it is the one the directory records.
+    pub fn with_database(mut self, url: Option<String>) -> DataDir {
+        self.database = url;
+        self
+    }
+
+    /// The PostgreSQL URL recorded by `init --database`, if any.
+    pub fn recorded_database(&self) -> Result<Option<String>> {
+        let path = self.path.join(DATABASE_URL);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let url = read_secret(&path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Some(url.to_string()))
+    }
+
+    /// Where the log is: the recorded PostgreSQL database, else `hotline.db`. A `--database`
+    /// given for the directory must be the recorded one.
+    pub fn store(&self) -> Result<Store> {
+        match (self.database.as_deref(), self.recorded_database()?) {
+            (Some(given), Some(recorded)) if given.trim() != recorded => bail!(
+                "{} keeps its log in PostgreSQL at {} (recorded in {}), but --database names {}; \
+                 give the recorded URL or leave --database out",
+                self.path.display(),
+                postgres::target_of(&recorded),
+                self.path.join(DATABASE_URL).display(),
+                postgres::target_of(given)
+            ),
+            (_, Some(recorded)) => Ok(Store::Postgres(recorded)),
+            (Some(given), None) => {
+                if self.db().exists() {
+                    bail!(
+                        "{} keeps its log in {}, not in PostgreSQL; leave --database out (or \
+                         copy the log with `hotline migrate`)",
+                        self.path.display(),
+                        self.db().display()
+                    );
+                }
+                Ok(Store::Postgres(given.trim().to_owned()))
+            }
+            (None, None) => Ok(Store::Sqlite(self.db())),
         }
     }
 
@@ -43,20 +128,26 @@ impl DataDir {
         self.path.join(sqlite::DB_FILE)
     }
 
-    /// Whether `init` has run here.
+    /// Whether `init` has run here (its log in `hotline.db` or in PostgreSQL).
     pub fn is_initialised(&self) -> bool {
-        self.db().exists() && self.path.join(LOG_KEY).exists()
+        (self.db().exists() || self.path.join(DATABASE_URL).exists())
+            && self.path.join(LOG_KEY).exists()
     }
 
     /// Creates the directory (mode 0700), the log signing key (mode 0600), the verifier key and
-    /// the database. Refuses to touch an existing hotline.
+    /// the database (`hotline.db`, or the log's tables in the PostgreSQL database given with
+    /// [`DataDir::with_database`], whose URL is then recorded in `database.url`). Refuses to
+    /// touch an existing hotline.
     ///
     /// Crash-safe: every file is written under a temporary name, synced and renamed, the
-    /// database last, and a directory counts as a hotline only once its database exists. A key
-    /// left by an interrupted `init` (key, no database) was never announced and signed nothing
-    /// stored; it is kept aside as `log.key.interrupted-<time>` and a new one is made.
+    /// database (or `database.url`) last, and a directory counts as a hotline only once it
+    /// exists. A key left by an interrupted `init` (key, no database) was never announced and
+    /// signed nothing stored; it is kept aside as `log.key.interrupted-<time>` and a new one is
+    /// made. (An `init --database` interrupted after creating the tables but before recording
+    /// the URL leaves an empty log in PostgreSQL that a new `init` refuses to overwrite: drop
+    /// it, or its schema, first.)
     pub fn init(&self, origin: &str) -> Result<Ed25519Signer> {
-        if self.db().exists() {
+        if self.db().exists() || self.path.join(DATABASE_URL).exists() {
             bail!(
                 "{} already holds a hotline; refusing to overwrite it (choose another --dir)",
                 self.path.display()
@@ -88,12 +179,24 @@ impl DataDir {
         write_secret(&tmp(LOG_KEY), &Zeroizing::new(signer.to_skey()))?;
         fs::write(tmp(LOG_VKEY), format!("{vkey}\n"))
             .with_context(|| format!("writing {}", tmp(LOG_VKEY).display()))?;
-        let db_tmp = tmp(sqlite::DB_FILE);
-        for leftover in [db_tmp.clone(), db_tmp.with_extension("tmp-wal")] {
-            let _ = fs::remove_file(leftover);
-        }
-        sqlite::create(&db_tmp, origin, &vkey)?;
-        for name in [LOG_KEY, LOG_VKEY, sqlite::DB_FILE] {
+        let last = match self.database.as_deref() {
+            Some(url) => {
+                let url = url.trim();
+                postgres::create(url, origin, &vkey)?;
+                let _ = fs::remove_file(tmp(DATABASE_URL));
+                write_secret(&tmp(DATABASE_URL), url)?;
+                DATABASE_URL
+            }
+            None => {
+                let db_tmp = tmp(sqlite::DB_FILE);
+                for leftover in [db_tmp.clone(), db_tmp.with_extension("tmp-wal")] {
+                    let _ = fs::remove_file(leftover);
+                }
+                sqlite::create(&db_tmp, origin, &vkey)?;
+                sqlite::DB_FILE
+            }
+        };
+        for name in [LOG_KEY, LOG_VKEY, last] {
             fs::rename(tmp(name), self.path.join(name))
                 .with_context(|| format!("renaming {}", tmp(name).display()))?;
         }

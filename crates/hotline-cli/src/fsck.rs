@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use hotline_store::LogReader;
 use hotline_store::fsck::FsckReport;
 
-use crate::datadir::{DataDir, LOG_VKEY};
+use crate::datadir::{DATABASE_URL, DataDir, LOG_VKEY, Store};
 
 /// Logs at least this large get a progress bar.
 const PROGRESS_FROM: u64 = 100_000;
@@ -17,7 +17,8 @@ const PROGRESS_FROM: u64 = 100_000;
 /// Where the log to check is.
 #[derive(clap::Args, Debug)]
 pub struct FsckArgs {
-    /// Data directory created by `hotline init` (checked against DIR/log.vkey).
+    /// Data directory created by `hotline init` (checked against DIR/log.vkey; its log in
+    /// DIR/hotline.db or in the PostgreSQL database recorded in DIR/database.url).
     #[arg(
         long,
         required_unless_present = "database",
@@ -33,19 +34,26 @@ pub struct FsckArgs {
 pub fn open(dir: Option<&PathBuf>, database: Option<&str>) -> Result<(Arc<dyn LogReader>, String)> {
     if let Some(dir) = dir {
         let dd = DataDir::new(dir);
-        let db = dd.db();
-        if !db.exists() {
+        let store = dd.store()?;
+        if let Store::Sqlite(db) = &store
+            && !db.exists()
+        {
             bail!(
-                "{} is not a hotline data directory (no {})",
+                "{} is not a hotline data directory (no {} or {})",
                 dir.display(),
-                db.display()
+                db.display(),
+                dir.join(DATABASE_URL).display()
             );
         }
         let vkey_path = dir.join(LOG_VKEY);
         let vkey = std::fs::read_to_string(&vkey_path)
             .with_context(|| format!("reading {}", vkey_path.display()))?;
-        let reader = hotline_store::sqlite::SqliteReader::open(&db)?;
-        Ok((Arc::new(reader), vkey.trim().to_owned()))
+        // Checked against DIR/log.vkey, also when the log is in PostgreSQL.
+        let reader: Arc<dyn LogReader> = match store {
+            Store::Sqlite(db) => Arc::new(hotline_store::sqlite::SqliteReader::open(&db)?),
+            Store::Postgres(url) => Arc::new(hotline_store::postgres::PgReader::open(&url)?),
+        };
+        Ok((reader, vkey.trim().to_owned()))
     } else if let Some(url) = database {
         let reader = hotline_store::postgres::PgReader::open(url)?;
         let vkey = reader.log_vkey().to_owned();

@@ -50,6 +50,8 @@ pub struct SyncOptions<'a> {
 pub struct Synced {
     /// The verified checkpoint.
     pub checkpoint: Checkpoint,
+    /// The signed checkpoint note, verbatim (with any cosignatures).
+    pub checkpoint_note: Vec<u8>,
     /// The earlier checkpoint proved to be a prefix, if `state` held one.
     pub consistent_with: Option<EarlierCheckpoint>,
     /// Hash tiles compared with the recomputed ones.
@@ -240,6 +242,7 @@ pub fn sync_log(
     }
     Ok(Synced {
         checkpoint: cp,
+        checkpoint_note: note_bytes,
         consistent_with,
         tiles_checked,
         requests: src.http.requests,

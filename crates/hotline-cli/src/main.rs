@@ -12,6 +12,8 @@ mod logsync;
 mod migrate;
 mod officer;
 mod output;
+mod package;
+mod prove;
 mod quickstart;
 mod serve;
 mod verify;
@@ -58,6 +60,11 @@ enum Command {
         /// Create a bare transparency log without parties or cases (for benchmarks).
         #[arg(long)]
         log_only: bool,
+        /// Keep the log in this PostgreSQL database (postgres://…; the tables go to the first
+        /// schema of its search_path) instead of DIR/hotline.db. Keys stay in DIR, which
+        /// records the URL in DIR/database.url (mode 0600).
+        #[arg(long)]
+        database: Option<String>,
         #[command(flatten)]
         operator: admin::OperatorArgs,
     },
@@ -69,6 +76,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// The PostgreSQL database holding the log (default: the one DIR/database.url records,
+        /// which it must match).
+        #[arg(long)]
+        database: Option<String>,
         #[command(flatten)]
         batch: BatchArgs,
     },
@@ -150,6 +161,11 @@ enum Command {
     /// Audit a hotline: verify its whole log, replay every statement against the directory
     /// and lifecycle rules, and count cases per requester → responder and month.
     Audit(audit::AuditArgs),
+    /// Build an evidence package for one case: its statements and the directory statements
+    /// establishing its keys, each with an inclusion proof against one signed checkpoint.
+    Prove(prove::ProveArgs),
+    /// Check an evidence package offline (written by `hotline prove`).
+    VerifyPackage(package::VerifyPackageArgs),
     /// Measure hotline's speed.
     Bench {
         #[command(subcommand)]
@@ -377,9 +393,10 @@ fn run(cli: Cli) -> Result<()> {
             dir,
             origin,
             log_only,
+            database,
             operator,
         } => {
-            let d = DataDir::new(&dir);
+            let d = DataDir::new(&dir).with_database(database);
             if log_only {
                 let signer = d.init(&origin)?;
                 output::init(json, &dir, &origin, &signer.verifier().to_vkey(), None)
@@ -395,8 +412,14 @@ fn run(cli: Cli) -> Result<()> {
                 )
             }
         }
-        Command::Serve { dir, listen, batch } => {
-            let log = OpenLog::open(&DataDir::new(&dir), batch.config())?;
+        Command::Serve {
+            dir,
+            listen,
+            database,
+            batch,
+        } => {
+            let d = DataDir::new(&dir).with_database(database);
+            let log = OpenLog::open(&d, batch.config())?;
             let snap = log.view().snapshot();
             let origin = log.view().reader().origin().to_owned();
             let what = if log.service.is_some() {
@@ -499,6 +522,8 @@ fn run(cli: Cli) -> Result<()> {
             output::log_verified(json, &report)
         }
         Command::Audit(args) => audit::run(&args, json),
+        Command::Prove(args) => prove::run(&args, json),
+        Command::VerifyPackage(args) => package::run(&args, json),
         Command::Bench {
             command: BenchCommand::Log(mut args),
         } => {

@@ -59,8 +59,15 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
     } else {
         let dd = DataDir::new(Path::new(&args.from));
         let lock = dd.lock()?;
-        let r = hotline_store::sqlite::SqliteReader::open(&dd.db())?;
-        (Some(lock), Arc::new(r))
+        let r: Arc<dyn LogReader> = match dd.store()? {
+            crate::datadir::Store::Sqlite(db) => {
+                Arc::new(hotline_store::sqlite::SqliteReader::open(&db)?)
+            }
+            crate::datadir::Store::Postgres(url) => {
+                Arc::new(hotline_store::postgres::PgReader::open(&url)?)
+            }
+        };
+        (Some(lock), r)
     };
     let before = root_of(&*src)?;
     let stats: CopyStats = if is_url(&args.to) {
@@ -68,7 +75,7 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
     } else {
         let dir = PathBuf::from(&args.to);
         let dd = DataDir::new(&dir);
-        if dd.db().exists() {
+        if dd.db().exists() || dir.join(crate::datadir::DATABASE_URL).exists() {
             bail!(
                 "{} already holds a hotline database; refusing to copy over it",
                 dir.display()

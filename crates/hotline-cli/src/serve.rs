@@ -1,4 +1,5 @@
-//! `hotline serve`: the sequencer and the HTTP server over one data directory.
+//! `hotline serve`: the sequencer and the HTTP server over one data directory (its log in
+//! `hotline.db` or in the PostgreSQL database the directory records).
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -8,15 +9,16 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use hotline_server::AppState;
 use hotline_server::witnessing::{self, Witnessing};
-use hotline_store::LogReader;
+use hotline_store::postgres::{PgReader, PgWriter};
 use hotline_store::reader::LogView;
 use hotline_store::sequencer::{self, SequencerConfig, SequencerHandle};
 use hotline_store::sqlite::{SqliteReader, SqliteWriter};
+use hotline_store::{LogReader, LogWriter};
 
 use hotline_core::DeadlinePolicy;
 use hotline_server::service::{HotlineService, ServiceConfig};
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Store};
 
 /// The `meta` key under which a hotline's deadline policy is fixed at `init`.
 pub const POLICY_META: &str = "deadline_policy";
@@ -69,12 +71,21 @@ impl OpenLog {
             .context("reading the witness policy")?
             .map(Arc::new);
         let signer = dir.log_signer()?;
-        let db = dir.db();
         // The writer first: opening it upgrades an older database before readers look at it.
-        let writer = SqliteWriter::open(&db)?;
-        let reader: Arc<dyn LogReader> = Arc::new(SqliteReader::open(&db)?);
+        let (writer, reader): (Box<dyn LogWriter>, Arc<dyn LogReader>) = match dir.store()? {
+            Store::Sqlite(db) => {
+                let writer = SqliteWriter::open(&db)?;
+                (Box::new(writer), Arc::new(SqliteReader::open(&db)?))
+            }
+            // Only this process writes: the directory's lock is held (one frontend; see
+            // ARCHITECTURE.md for what several would need).
+            Store::Postgres(url) => {
+                let writer = PgWriter::open(&url)?;
+                (Box::new(writer), Arc::new(PgReader::open(&url)?))
+            }
+        };
         let view = Arc::new(LogView::new(reader)?);
-        let sequencer = sequencer::start(Box::new(writer), view.clone(), signer, config)
+        let sequencer = sequencer::start(writer, view.clone(), signer, config)
             .with_context(|| format!("starting the log in {}", dir.path().display()))?;
         let service = if dir.is_hotline() {
             let operator = dir.operator_keys()?;

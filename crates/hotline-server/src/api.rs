@@ -620,7 +620,12 @@ async fn statement(
     let id = parse_id(&id)?;
     let info = s.statement_for(&caller, &id)?;
     let receipt = s.receipt(&caller, &id).await?;
-    let bytes = s.statement_bytes(info.index)?;
+    // Reads the store: off the async workers (a PostgreSQL reader blocks on its own runtime).
+    let index = info.index;
+    let service = s.clone();
+    let bytes = tokio::task::spawn_blocking(move || service.statement_bytes(index))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
     let submitted = Submitted {
         id,
         new: false,
