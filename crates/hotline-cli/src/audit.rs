@@ -60,6 +60,11 @@ pub struct AuditArgs {
     /// the checkpoint must carry at least k valid cosignatures by distinct listed witnesses.
     #[arg(long)]
     pub witness_policy: Option<PathBuf>,
+    /// On ROLLBACK or FORK (the log no longer extends the checkpoint in --state), write both
+    /// signed checkpoints to this file as proof (the format of `hotline log verify`'s
+    /// --evidence-out).
+    #[arg(long)]
+    pub evidence_out: Option<PathBuf>,
     /// Count cases opened at or after this time (YYYY-MM, YYYY-MM-DD or
     /// YYYY-MM-DDTHH:MM:SSZ, UTC).
     #[arg(long)]
@@ -204,7 +209,8 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
             });
         }
         Ok(())
-    })?;
+    });
+    let synced = crate::logsync::with_evidence(synced, args.evidence_out.as_deref())?;
     if let Some(f) = failed {
         bail!(
             "the log verifies (size {}, root {}) but its statements do not: entry {} \

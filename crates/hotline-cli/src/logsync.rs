@@ -11,7 +11,9 @@
 //! verification are removed again.
 //!
 //! The checks, the `--state` semantics and their messages (ROLLBACK, FORK) are those of
-//! [`crate::verify::verify_log`].
+//! [`crate::verify::verify_log`]. A ROLLBACK or FORK fails the run with an [`Equivocation`]
+//! error carrying both signed checkpoints, which [`with_evidence`] writes out as proof
+//! (`--evidence-out`).
 
 use std::path::{Path, PathBuf};
 
@@ -215,7 +217,7 @@ pub fn sync_log(
         check_witnesses(policy, &note, &cp)?;
     }
     let earlier = match opts.state {
-        Some(path) if path.exists() => Some(read_state(path, &cp, url, opts.vkey)?),
+        Some(path) if path.exists() => Some(read_state(path, &cp, &note_bytes, url, opts.vkey)?),
         _ => None,
     };
     let mut src = Source {
@@ -227,13 +229,36 @@ pub fn sync_log(
         cached_tiles: 0,
         cached_bytes: 0,
     };
-    let verified = verify_tiles(opts, &cp, earlier.as_ref(), &mut src, &mut on_entry);
-    let (tiles_checked, consistent_with) = match verified {
+    let earlier_cp = earlier.as_ref().map(|(c, _)| c);
+    let verified = verify_tiles(opts, &cp, earlier_cp, &mut src, &mut on_entry);
+    let (tiles_checked, earlier_root) = match verified {
         Ok(v) => v,
         Err(e) => {
             src.forget_written();
             return Err(e);
         }
+    };
+    let consistent_with = match (earlier, earlier_root) {
+        (Some((old, old_note)), Some(root)) => {
+            if root != old.root {
+                src.forget_written();
+                return Err(Equivocation {
+                    message: format!(
+                        "FORK: the log's first {} entries have root {root}, but the log earlier \
+                         signed root {} for that size",
+                        old.size, old.root
+                    ),
+                    earlier_note: old_note,
+                    current_note: note_bytes,
+                }
+                .into());
+            }
+            Some(EarlierCheckpoint {
+                size: old.size,
+                root: old.root.to_base64(),
+            })
+        }
+        _ => None,
     };
     if let Some(path) = opts.state {
         let tmp = path.with_extension("tmp");
@@ -275,13 +300,77 @@ pub fn check_witnesses(policy: &WitnessPolicy, note: &Note, cp: &Checkpoint) -> 
     Ok(())
 }
 
-/// Reads the checkpoint of an earlier run and checks it is not ahead of `cp` (ROLLBACK).
+/// First line of an equivocation evidence file (see [`Equivocation::evidence`]).
+pub const EVIDENCE_HEADER: &str = "hotline equivocation evidence v1";
+
+/// Two checkpoints, both signed by the log key, that one honest log cannot both have signed
+/// in this order: the one an earlier run stored (`--state`) and the one the log serves now,
+/// which is either smaller (ROLLBACK) or does not extend it (FORK: at the stored size the
+/// log's entries have another root). The error of such a run; its message names the kind.
+#[derive(Debug)]
+pub struct Equivocation {
+    message: String,
+    /// The stored checkpoint's signed note, verbatim (with any cosignatures).
+    pub earlier_note: Vec<u8>,
+    /// The log's current checkpoint's signed note, verbatim.
+    pub current_note: Vec<u8>,
+}
+
+impl std::fmt::Display for Equivocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Equivocation {}
+
+impl Equivocation {
+    /// The evidence file: the line `hotline equivocation evidence v1`, a blank line, the
+    /// stored (earlier) checkpoint note, a blank line, the current checkpoint note. Each note
+    /// is a c2sp.org/signed-note (checkpoint text, a blank line, signature lines, ending in a
+    /// newline) exactly as the log served it, so both verify under the log's key; splitting
+    /// the file at blank lines gives the header, then text and signatures of each note.
+    pub fn evidence(&self) -> Vec<u8> {
+        let mut out = format!("{EVIDENCE_HEADER}\n\n").into_bytes();
+        out.extend_from_slice(&self.earlier_note);
+        if !self.earlier_note.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+        out.extend_from_slice(&self.current_note);
+        if !self.current_note.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+/// Passes `result` through, except that an [`Equivocation`] error is also written to
+/// `evidence_out` (if given) as [`Equivocation::evidence`], and the error then says where.
+pub fn with_evidence<T>(result: Result<T>, evidence_out: Option<&Path>) -> Result<T> {
+    let (Err(e), Some(out)) = (&result, evidence_out) else {
+        return result;
+    };
+    let Some(eq) = e.downcast_ref::<Equivocation>() else {
+        return result;
+    };
+    std::fs::write(out, eq.evidence())
+        .with_context(|| format!("{eq}; writing the evidence to {}", out.display()))?;
+    bail!(
+        "{eq}; both signed checkpoints are written to {}",
+        out.display()
+    )
+}
+
+/// Reads the checkpoint of an earlier run (and its note) and checks it is not ahead of `cp`
+/// (ROLLBACK).
 fn read_state(
     path: &Path,
     cp: &Checkpoint,
+    note_bytes: &[u8],
     url: &str,
     vkey: &Ed25519Verifier,
-) -> Result<Checkpoint> {
+) -> Result<(Checkpoint, Vec<u8>)> {
     let old = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (old_cp, _) = open_checkpoint(&old, vkey)
         .with_context(|| format!("the checkpoint stored in {}", path.display()))?;
@@ -294,18 +383,24 @@ fn read_state(
         );
     }
     if old_cp.size > cp.size {
-        bail!(
-            "ROLLBACK: the log now shows size {} but earlier signed size {} ({}); \
-             both checkpoints are signed by the log key",
-            cp.size,
-            old_cp.size,
-            path.display()
-        );
+        return Err(Equivocation {
+            message: format!(
+                "ROLLBACK: the log now shows size {} but earlier signed size {} ({}); \
+                 both checkpoints are signed by the log key",
+                cp.size,
+                old_cp.size,
+                path.display()
+            ),
+            earlier_note: old,
+            current_note: note_bytes.to_vec(),
+        }
+        .into());
     }
-    Ok(old_cp)
+    Ok((old_cp, old))
 }
 
-type Verified = (u64, Option<EarlierCheckpoint>);
+/// Hash tiles checked, and the root recomputed at the earlier checkpoint's size.
+type Verified = (u64, Option<Hash>);
 
 fn verify_tiles(
     opts: &SyncOptions<'_>,
@@ -411,24 +506,7 @@ fn verify_tiles(
             cp.root
         );
     }
-    let consistent_with = match (earlier, earlier_root) {
-        (Some(old), Some(root)) => {
-            if root != old.root {
-                bail!(
-                    "FORK: the log's first {} entries have root {root}, but the log earlier \
-                     signed root {} for that size",
-                    old.size,
-                    old.root
-                );
-            }
-            Some(EarlierCheckpoint {
-                size: old.size,
-                root: old.root.to_base64(),
-            })
-        }
-        _ => None,
-    };
-    Ok((tiles_checked, consistent_with))
+    Ok((tiles_checked, earlier_root))
 }
 
 /// Compares the full tiles an append completed with the log's (or the cache's).

@@ -350,6 +350,12 @@ enum LogCommand {
         /// witnesses.
         #[arg(long)]
         witness_policy: Option<PathBuf>,
+        /// On ROLLBACK or FORK (the log no longer extends the checkpoint in --state), write
+        /// both signed checkpoints to this file as proof: the line `hotline equivocation
+        /// evidence v1`, a blank line, the stored checkpoint note, a blank line, the log's
+        /// current checkpoint note.
+        #[arg(long)]
+        evidence_out: Option<PathBuf>,
     },
 }
 
@@ -514,11 +520,19 @@ fn run(cli: Cli) -> Result<()> {
                     vkey,
                     state,
                     witness_policy,
+                    evidence_out,
                 },
         } => {
             let vkey = verify::load_vkey(&vkey)?;
             let policy = verify::load_witness_policy(witness_policy.as_deref())?;
-            let report = verify::verify_log(&url, &vkey, state.as_ref(), policy.as_ref(), !json)?;
+            let report = verify::verify_log(
+                &url,
+                &vkey,
+                state.as_ref(),
+                policy.as_ref(),
+                evidence_out.as_deref(),
+                !json,
+            )?;
             output::log_verified(json, &report)
         }
         Command::Audit(args) => audit::run(&args, json),

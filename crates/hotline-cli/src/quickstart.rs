@@ -384,7 +384,7 @@ fn summarise(dir: &Path, url: &str) -> Result<()> {
             crate::output::show(false, o, &c.id)?;
         }
     }
-    let report = crate::verify::verify_log(url, &log_key, None, None, false)?;
+    let report = crate::verify::verify_log(url, &log_key, None, None, None, false)?;
     println!();
     println!(
         "the whole log verifies: {} statements, root {}",

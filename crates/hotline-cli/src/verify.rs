@@ -112,27 +112,32 @@ pub struct EarlierCheckpoint {
 
 /// Fetches and verifies the whole log; with `state`, also proves the new checkpoint extends
 /// the one stored there and then stores the new one; with `witness_policy`, the checkpoint
-/// must carry enough valid cosignatures.
+/// must carry enough valid cosignatures. On ROLLBACK or FORK, with `evidence_out`, both
+/// signed checkpoints are written there (see [`crate::logsync::Equivocation::evidence`]).
 pub fn verify_log(
     url: &str,
     vkey: &Ed25519Verifier,
     state: Option<&PathBuf>,
     witness_policy: Option<&WitnessPolicy>,
+    evidence_out: Option<&Path>,
     progress: bool,
 ) -> Result<VerifyReport> {
     let started = Instant::now();
     // The same download and checks as `hotline audit`, without a cache or the statements.
-    let synced = crate::logsync::sync_log(
-        &crate::logsync::SyncOptions {
-            url,
-            vkey,
-            state: state.map(PathBuf::as_path),
-            cache: None,
-            progress,
-            verb: "verifying",
-            witness_policy,
-        },
-        |_, _, _| Ok(()),
+    let synced = crate::logsync::with_evidence(
+        crate::logsync::sync_log(
+            &crate::logsync::SyncOptions {
+                url,
+                vkey,
+                state: state.map(PathBuf::as_path),
+                cache: None,
+                progress,
+                verb: "verifying",
+                witness_policy,
+            },
+            |_, _, _| Ok(()),
+        ),
+        evidence_out,
     )?;
     let cp = synced.checkpoint;
     Ok(VerifyReport {
