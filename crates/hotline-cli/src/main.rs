@@ -152,6 +152,10 @@ enum Command {
         /// The author's verifier key, to check the statement's signature too.
         #[arg(long)]
         party_key: Option<String>,
+        /// A witness policy (the TOML of `DIR/witnesses.toml`, `url` optional): the receipt's
+        /// checkpoint must carry cosignatures by `required` of its witnesses.
+        #[arg(long)]
+        witness_policy: Option<PathBuf>,
     },
     /// Work with a transparency log served by hotline.
     Log {
@@ -507,10 +511,18 @@ fn run(cli: Cli) -> Result<()> {
             receipt,
             vkey,
             party_key,
+            witness_policy,
         } => {
             let log_key = verify::load_vkey(&vkey)?;
             let author = party_key.as_deref().map(verify::load_vkey).transpose()?;
-            let v = officer::verify_receipt(&receipt, &log_key, None, author.as_ref())?;
+            let policy = verify::load_witness_policy(witness_policy.as_deref())?;
+            let v = officer::verify_receipt_with_policy(
+                &receipt,
+                &log_key,
+                None,
+                author.as_ref(),
+                policy.as_ref(),
+            )?;
             output::verified(json, &v)
         }
         Command::Log {

@@ -15,6 +15,7 @@ use hotline_core::vocab::{
 use hotline_core::{CaseId, DeadlinePolicy};
 use hotline_crypto::{AgeRecipient, PartyKeys};
 use hotline_server::api::{CaseDto, HotlineDto, ReceiptDto};
+use hotline_server::witnessing::WitnessPolicy;
 use hotline_tlog::note::NoteVerifier;
 use hotline_tlog::{Ed25519Verifier, Hash, TlogProof};
 use serde::Serialize;
@@ -583,6 +584,19 @@ pub fn verify_receipt(
     origin: Option<&str>,
     author_vkey: Option<&Ed25519Verifier>,
 ) -> Result<VerifiedReceipt> {
+    verify_receipt_with_policy(file, log_vkey, origin, author_vkey, None)
+}
+
+/// [`verify_receipt`], and with `policy` the receipt's checkpoint must also carry valid
+/// cosignatures by `policy.required` of its witnesses (a receipt fetched with
+/// `GET /api/v1/statements/{id}/receipt?cosigned=1`).
+pub fn verify_receipt_with_policy(
+    file: &Path,
+    log_vkey: &Ed25519Verifier,
+    origin: Option<&str>,
+    author_vkey: Option<&Ed25519Verifier>,
+    policy: Option<&WitnessPolicy>,
+) -> Result<VerifiedReceipt> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let proof = TlogProof::parse(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
     let statement = proof.extra.clone().ok_or_else(|| {
@@ -594,9 +608,17 @@ pub fn verify_receipt(
     let signed = SignedStatement::parse(&statement)
         .map_err(|e| anyhow!("the statement in the receipt: {e}"))?;
     let origin = origin.unwrap_or(&signed.statement.origin);
-    let (cp, _) = proof
+    let (cp, note) = proof
         .verify(&signed.id, origin, &[log_vkey as &dyn NoteVerifier])
         .map_err(|e| anyhow!("receipt does not verify: {e}"))?;
+    let witnesses = match policy {
+        Some(policy) => {
+            crate::logsync::check_witnesses(policy, &note, &cp)
+                .map_err(|e| anyhow!("the receipt's checkpoint: {e}"))?;
+            Some(policy.valid_cosigners(&note))
+        }
+        None => None,
+    };
     let author_signature = match author_vkey {
         Some(k) => {
             hotline_core::hotline::verify_author_signature(&signed, k)
@@ -616,6 +638,7 @@ pub fn verify_receipt(
         time: signed.statement.time.to_rfc3339(),
         id: signed.id.to_base64(),
         author_signature_checked: author_signature,
+        witnesses,
     })
 }
 
@@ -642,4 +665,8 @@ pub struct VerifiedReceipt {
     pub id: String,
     /// Whether the author's signature was checked too.
     pub author_signature_checked: bool,
+    /// With `--witness-policy`: the policy's witnesses whose cosignatures on the checkpoint
+    /// verified (at least `required` of them, or the verification failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<Vec<String>>,
 }

@@ -269,6 +269,13 @@ pub fn verified(json: bool, v: &VerifiedReceipt) -> Result<()> {
             "not checked (give --party-key)"
         }
     );
+    if let Some(w) = &v.witnesses {
+        println!(
+            "witness policy met: cosigned by {} ({})",
+            w.len(),
+            w.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -71,6 +71,7 @@ impl OpenLog {
             .context("reading the witness policy")?
             .map(Arc::new);
         let signer = dir.log_signer()?;
+        let log_key = signer.verifier();
         // The writer first: opening it upgrades an older database before readers look at it.
         let (writer, reader): (Box<dyn LogWriter>, Arc<dyn LogReader>) = match dir.store()? {
             Store::Sqlite(db) => {
@@ -87,6 +88,14 @@ impl OpenLog {
         let view = Arc::new(LogView::new(reader)?);
         let sequencer = sequencer::start(writer, view.clone(), signer, config)
             .with_context(|| format!("starting the log in {}", dir.path().display()))?;
+        // The last cosigned checkpoint, checked again, so `/log/checkpoint` serves it at once.
+        if let Some(w) = &witnessing {
+            match w.restore(&log_key, &view) {
+                Ok(Some(size)) => tracing::info!(size, "restored the cosigned checkpoint"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "ignoring the persisted cosigned checkpoint"),
+            }
+        }
         let service = if dir.is_hotline() {
             let operator = dir.operator_keys()?;
             let policy = match view.reader().meta(POLICY_META)? {
@@ -104,6 +113,10 @@ impl OpenLog {
                     .map_err(|e| {
                         anyhow::anyhow!("opening the hotline in {}: {e}", dir.path().display())
                     })?;
+            let service = match &witnessing {
+                Some(w) => service.with_witnessing(w.clone()),
+                None => service,
+            };
             Some(Arc::new(service))
         } else {
             None

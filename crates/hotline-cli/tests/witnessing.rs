@@ -3,7 +3,10 @@
 //! checkpoint with their two cosignature lines, `hotline log verify --witness-policy` accepting
 //! a 2-of-2 policy and refusing a 3-of-3 one naming a witness that never cosigned; with one
 //! witness stopped the hotline keeps sequencing (a statement gets its receipt) while the
-//! published cosigned checkpoint lags behind.
+//! published cosigned checkpoint lags behind. A receipt fetched with `?cosigned=1` once the
+//! cosigned checkpoint covers its statement passes `hotline verify --witness-policy` (2-of-2)
+//! and fails a 3-of-3 policy; the cosigned checkpoint survives a restart
+//! (`DIR/cosigned.checkpoint`), served at once.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod util;
@@ -12,9 +15,9 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use hotline_tlog::Note;
 use hotline_tlog::cosignature::CosignatureV1Verifier;
 use hotline_tlog::note::NoteVerifier as _;
+use hotline_tlog::{Note, TlogProof};
 use util::Sandbox;
 
 const ORIGIN: &str = "witnessing-test.example/log";
@@ -166,8 +169,9 @@ fn policy(witnesses: &[(&str, &str, Option<&str>)], required: usize) -> String {
     s
 }
 
-/// Registers party `party` through the server (an operator-signed statement, sequenced).
-fn add_party(sb: &Sandbox, url: &str, party: &str) {
+/// Registers party `party` through the server (an operator-signed statement, sequenced);
+/// returns the registration's statement id (hex).
+fn add_party(sb: &Sandbox, url: &str, party: &str) -> String {
     let key = format!("{party}/{party}.key");
     sb.run_ok(&["keygen", "--party", party, "--out", &key]);
     let reg = format!("{party}/registration");
@@ -189,7 +193,8 @@ fn add_party(sb: &Sandbox, url: &str, party: &str) {
         "--out",
         &reg,
     ]);
-    sb.run_ok(&[
+    let out = sb.run_ok(&[
+        "--json",
         "party",
         "add",
         "--server",
@@ -200,6 +205,38 @@ fn add_party(sb: &Sandbox, url: &str, party: &str) {
         "--token-out",
         &format!("{party}/token"),
     ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["receipt"]["id_hex"].as_str().unwrap().to_owned()
+}
+
+/// `(status, body)` of the operator's `GET /api/v1/statements/{id}/receipt{query}`.
+fn get_receipt(sb: &Sandbox, url: &str, id: &str, query: &str) -> (u16, serde_json::Value) {
+    let token = std::fs::read_to_string(sb.path("hl/operator.token")).unwrap();
+    let resp = reqwest::blocking::Client::new()
+        .get(format!("{url}/api/v1/statements/{id}/receipt{query}"))
+        .bearer_auth(token.trim())
+        .send()
+        .unwrap();
+    (resp.status().as_u16(), resp.json().unwrap())
+}
+
+/// Saves the receipt of statement `id` fetched with `query` as a standalone .tlog-proof
+/// (the statement in its extra line, as `hotline send` saves receipts) at `file`.
+fn save_receipt(sb: &Sandbox, url: &str, id: &str, query: &str, file: &str) -> u64 {
+    let (status, rec) = get_receipt(sb, url, id, query);
+    assert_eq!(status, 200, "{rec}");
+    let token = std::fs::read_to_string(sb.path("hl/operator.token")).unwrap();
+    let st: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{url}/api/v1/statements/{id}"))
+        .bearer_auth(token.trim())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut proof = TlogProof::parse(rec["receipt"].as_str().unwrap().as_bytes()).unwrap();
+    proof.extra = Some(st["statement"].as_str().unwrap().as_bytes().to_vec());
+    std::fs::write(sb.path(file), proof.to_bytes()).unwrap();
+    size_of(&proof.checkpoint)
 }
 
 #[test]
@@ -305,22 +342,73 @@ fn two_witnesses_cosign_and_verify_enforces_the_policy() {
     assert!(err.contains("carries 2 valid cosignature(s)"), "{err}");
 
     // A new statement is cosigned by both while both run.
-    add_party(&sb, &url, "us-cisa");
+    let cisa = add_party(&sb, &url, "us-cisa");
     let size = sequenced_size(&url);
     let note = wait_cosigned(&url, &[&v1, &v2], size);
     assert_eq!(size_of(&note), size);
 
-    // After a restart the log knows nothing of the witnesses' state: each answers `old 0`
-    // with 409 and its size, and the log retries from there.
+    // Its receipt against the cosigned checkpoint carries both cosignatures: it passes
+    // `hotline verify` under the 2-of-2 policy and fails the 3-of-3 one, naming the count.
+    let at = save_receipt(&sb, &url, &cisa, "?cosigned=1", "cisa.tlog-proof");
+    assert_eq!(at, size, "proved against the cosigned checkpoint");
+    let out = sb.run_ok(&[
+        "verify",
+        "cisa.tlog-proof",
+        "--vkey",
+        "hl/log.vkey",
+        "--witness-policy",
+        "policy2.toml",
+    ]);
+    assert!(out.contains("witness policy met: cosigned by 2"), "{out}");
+    let err = sb.run_err(&[
+        "verify",
+        "cisa.tlog-proof",
+        "--vkey",
+        "hl/log.vkey",
+        "--witness-policy",
+        "policy3.toml",
+    ]);
+    assert!(
+        err.contains("carries 2 valid cosignature(s)") && err.contains("3 required"),
+        "{err}"
+    );
+    // The plain receipt's checkpoint has no cosignatures: it verifies, but not under a policy.
+    save_receipt(&sb, &url, &cisa, "", "cisa-plain.tlog-proof");
+    sb.run_ok(&["verify", "cisa-plain.tlog-proof", "--vkey", "hl/log.vkey"]);
+    let err = sb.run_err(&[
+        "verify",
+        "cisa-plain.tlog-proof",
+        "--vkey",
+        "hl/log.vkey",
+        "--witness-policy",
+        "policy2.toml",
+    ]);
+    assert!(err.contains("carries 0 valid cosignature(s)"), "{err}");
+
+    // After a restart the persisted cosigned checkpoint is served at once (no 503 until the
+    // first round). The log knows nothing of the witnesses' state: each answers `old 0` with
+    // 409 and its size, and the log retries from there.
     server.stop();
+    assert!(sb.path("hl/cosigned.checkpoint").exists());
     let server = sb.serve("hl");
     let url = server.url.clone();
+    let (status, body) = get_checkpoint(&url);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(size_of(&body), size);
+    let restored = Note::parse(&body).unwrap();
+    for v in [&v1, &v2] {
+        let s = restored.signature_by(v.name(), v.key_id()).unwrap();
+        assert!(
+            v.verified_timestamp(restored.text(), &s.signature)
+                .is_some()
+        );
+    }
     let note = wait_cosigned(&url, &[&v1, &v2], size);
     assert_eq!(size_of(&note), size);
 
     // One witness down: sequencing goes on, the cosigned checkpoint lags.
     drop(w2);
-    add_party(&sb, &url, "us-fbi");
+    let fbi = add_party(&sb, &url, "us-fbi");
     let newer = sequenced_size(&url);
     assert!(newer > size, "the statement was sequenced");
     std::thread::sleep(Duration::from_millis(1500));
@@ -331,8 +419,30 @@ fn two_witnesses_cosign_and_verify_enforces_the_policy() {
         size,
         "the published checkpoint is the last 2-of-2 one"
     );
+    // The new statement got its plain receipt at once; no cosigned checkpoint covers it yet.
+    let (status, e) = get_receipt(&sb, &url, &fbi, "?cosigned=1");
+    assert_eq!(status, 409, "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("not yet under a cosigned checkpoint"),
+        "{e}"
+    );
+    let (status, _) = get_receipt(&sb, &url, &fbi, "");
+    assert_eq!(status, 200);
     let healthz = reqwest::blocking::get(format!("{url}/healthz")).unwrap();
     assert_eq!(healthz.status().as_u16(), 200);
+    // A persisted checkpoint that fails the checks on load (here: one cosignature line
+    // dropped, so 1 of the 2 required) is ignored: with w2 down no round completes, 503.
+    server.stop();
+    let file = sb.path("hl/cosigned.checkpoint");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cut = text.trim_end_matches('\n').rfind('\n').unwrap();
+    std::fs::write(&file, format!("{}\n", &text[..cut])).unwrap();
+    let server = sb.serve("hl");
+    let (status, body) = get_checkpoint(&server.url);
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
     drop(w1);
     server.stop();
 }

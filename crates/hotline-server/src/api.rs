@@ -102,6 +102,13 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/statements/{id}/receipt",
+        access: Access::Party,
+        summary: "a statement's receipt; with cosigned=1, proved against the latest checkpoint \
+                  cosigned by the log's witness policy",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/statements/{id}/payload",
         access: Access::Party,
         summary: "the encrypted payload; the recipient's first download is recorded as delivered",
@@ -139,6 +146,7 @@ pub fn routes(service: Arc<HotlineService>) -> Router {
             ("POST", "/api/v1/statements") => r.route(spec.path, post(submit)),
             ("GET", "/api/v1/statements/{id}") => r.route(spec.path, get(statement)),
             ("GET", "/api/v1/statements/{id}/payload") => r.route(spec.path, get(payload)),
+            ("GET", "/api/v1/statements/{id}/receipt") => r.route(spec.path, get(receipt)),
             ("GET", "/api/v1/inbox") => r.route(spec.path, get(inbox)),
             ("GET", "/api/v1/cases/{case}") => r.route(spec.path, get(case)),
             ("GET", "/api/v1/openapi.json") => r.route(spec.path, get(openapi_json)),
@@ -641,6 +649,61 @@ async fn statement(
     }))
 }
 
+/// Query of `GET /api/v1/statements/{id}/receipt`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptQuery {
+    /// `1` (or `true`): prove against the latest cosigned checkpoint.
+    pub cosigned: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/statements/{id}/receipt",
+    params(
+        ("id" = String, Path, description = "statement id: hex, or base64url, of its leaf hash"),
+        ("cosigned" = Option<String>, Query, description = "`1`: prove the statement against the latest checkpoint cosigned by the log's witness policy (the receipt's checkpoint carries the cosignature lines); otherwise against the latest checkpoint")
+    ),
+    responses(
+        (status = 200, description = "the statement's receipt", body = ReceiptDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "nothing there, or nothing the caller may see; or, with cosigned=1, the log has no witness policy", body = ErrorDto),
+        (status = 409, description = "with cosigned=1: no cosigned checkpoint covers the statement yet (ask again after the next witnessing round)", body = ErrorDto)
+    )
+)]
+async fn receipt(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    query: Result<axum::extract::Query<ReceiptQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ReceiptDto>> {
+    let axum::extract::Query(q) =
+        query.map_err(|e| ApiFailure(ServiceError::BadRequest(e.body_text())))?;
+    let cosigned = match q.cosigned.as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+            return Err(ApiFailure(ServiceError::BadRequest(format!(
+                "cosigned must be 1 or 0, not {other:?}"
+            ))));
+        }
+    };
+    let id = parse_id(&id)?;
+    let info = s.statement_for(&caller, &id)?;
+    let receipt = if cosigned {
+        s.cosigned_receipt(&caller, &id).await?
+    } else {
+        s.receipt(&caller, &id).await?
+    };
+    Ok(Json(receipt_dto(&Submitted {
+        id,
+        new: false,
+        receipt,
+        case: info.case.clone(),
+    })))
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/statements/{id}/payload",
@@ -912,6 +975,7 @@ async fn openapi_json() -> Response {
         revoke,
         submit,
         statement,
+        receipt,
         payload,
         inbox,
         case,

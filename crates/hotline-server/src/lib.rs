@@ -8,8 +8,9 @@
 //!   want to fetch tiles.
 //!
 //! With a witness policy (`DIR/witnesses.toml`, see [`witnessing`]), `/log/checkpoint` serves
-//! the latest checkpoint cosigned by enough witnesses (503 until there is one) rather than the
-//! latest signed one; without it, the latest signed checkpoint.
+//! the latest checkpoint cosigned by enough witnesses (persisted in `DIR/cosigned.checkpoint`
+//! and restored at start; 503 until there is one) rather than the latest signed one; without
+//! it, the latest signed checkpoint.
 //!
 //! Bad input never produces a 500: malformed or unknown paths are 404 with a one-line reason,
 //! bad query parameters 400.

@@ -129,6 +129,7 @@ pub struct HotlineService {
     credentials: RwLock<HashMap<[u8; 32], PartyId>>,
     clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     config: ServiceConfig,
+    witnessing: Option<Arc<crate::witnessing::Witnessing>>,
 }
 
 fn lock(m: &Mutex<Hotline>) -> MutexGuard<'_, Hotline> {
@@ -182,7 +183,15 @@ impl HotlineService {
             credentials: RwLock::new(creds),
             clock: Box::new(Timestamp::now),
             config,
+            witnessing: None,
         })
+    }
+
+    /// Gives the service the log's witnessing, for receipts against the cosigned checkpoint
+    /// ([`HotlineService::cosigned_receipt`]).
+    pub fn with_witnessing(mut self, witnessing: Arc<crate::witnessing::Witnessing>) -> Self {
+        self.witnessing = Some(witnessing);
+        self
     }
 
     /// Replaces the clock (tests and demonstrations).
@@ -667,6 +676,70 @@ impl HotlineService {
                 .checkpoint
                 .clone()
                 .ok_or_else(|| ServiceError::Internal("no checkpoint".into()))?;
+            let proof = view
+                .inclusion_proof(&snap, info.index, checkpoint.size())
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            Ok(Receipt {
+                index: info.index,
+                leaf_hash: id,
+                new: false,
+                proof,
+                checkpoint,
+            })
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+    }
+
+    /// The receipt of a statement the caller may see, proved against the latest checkpoint
+    /// cosigned by the witness policy's `required` witnesses (the checkpoint carries their
+    /// cosignature lines). 404 if the log has no witness policy; 409 while no cosigned
+    /// checkpoint covers the statement yet (receipts are issued at the durable commit, without
+    /// waiting for witnesses: ask again after the next witnessing round).
+    pub async fn cosigned_receipt(
+        &self,
+        caller: &PartyId,
+        id: &Hash,
+    ) -> Result<Receipt, ServiceError> {
+        let info = self.statement_for(caller, id)?;
+        let Some(witnessing) = &self.witnessing else {
+            return Err(ServiceError::NotFound(
+                "this log has no witness policy: there are no cosigned checkpoints".into(),
+            ));
+        };
+        let required = witnessing.policy().required;
+        let Some(cosigned) = witnessing.latest() else {
+            return Err(ServiceError::Conflict {
+                message: format!(
+                    "no checkpoint has been cosigned by {required} of the log's witnesses yet; \
+                     ask again later"
+                ),
+                phase: None,
+            });
+        };
+        if info.index >= cosigned.size {
+            return Err(ServiceError::Conflict {
+                message: format!(
+                    "statement at index {} is not yet under a cosigned checkpoint (the latest \
+                     one cosigned by {required} witnesses has size {}); ask again later",
+                    info.index, cosigned.size
+                ),
+                phase: None,
+            });
+        }
+        let note = hotline_tlog::Note::parse(&cosigned.note)
+            .map_err(|e| ServiceError::Internal(format!("the cosigned checkpoint: {e}")))?;
+        let checkpoint = hotline_tlog::Checkpoint::parse(note.text())
+            .map_err(|e| ServiceError::Internal(format!("the cosigned checkpoint: {e}")))?;
+        let checkpoint = Arc::new(hotline_store::reader::SignedCheckpoint {
+            checkpoint,
+            note: cosigned.note.clone(),
+            created_ms: 0,
+        });
+        let view = self.view().clone();
+        let id = *id;
+        tokio::task::spawn_blocking(move || -> Result<Receipt, ServiceError> {
+            let snap = view.snapshot();
             let proof = view
                 .inclusion_proof(&snap, info.index, checkpoint.size())
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;

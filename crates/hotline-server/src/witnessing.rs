@@ -44,11 +44,19 @@
 //! checkpoint. The trade-off: a client sees a slightly older checkpoint (by one witnessing round
 //! trip while all is well, by however long `required` witnesses are unreachable otherwise),
 //! but one that independent witnesses have checked to be consistent with everything they saw.
-//! Receipts, tiles and the JSON proofs keep using the latest sequenced tree. The cosigned
-//! checkpoint is kept in memory only: after a restart `/log/checkpoint` answers 503 until the
-//! first round completes.
+//! Receipts, tiles and the JSON proofs keep using the latest sequenced tree; a party that wants
+//! a receipt proved against the cosigned checkpoint asks
+//! `GET /api/v1/statements/{id}/receipt?cosigned=1` once that checkpoint covers the statement.
+//!
+//! Each newly published cosigned checkpoint is also written to `DIR/cosigned.checkpoint`
+//! ([`COSIGNED_FILE`]; a temporary file, synced, then renamed over it). When the log starts,
+//! [`Witnessing::restore`] loads it back after checking it again — signed by the log's key,
+//! cosigned by `required` witnesses of the current policy, and a checkpoint of this log (its
+//! root is the log's root at its size) — so `/log/checkpoint` serves it at once instead of
+//! answering 503 until the first round completes. A file that fails a check is ignored (with
+//! a warning) and overwritten by the next round.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -64,6 +72,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// The file name of the witness configuration in a data directory.
 pub const WITNESSES_FILE: &str = "witnesses.toml";
+/// The file name of the persisted cosigned checkpoint in a data directory.
+pub const COSIGNED_FILE: &str = "cosigned.checkpoint";
 
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -215,6 +225,8 @@ pub struct CosignedCheckpoint {
 pub struct Witnessing {
     policy: WitnessPolicy,
     latest: RwLock<Option<Arc<CosignedCheckpoint>>>,
+    /// Where each published cosigned checkpoint is written, if anywhere.
+    persist: Option<PathBuf>,
 }
 
 impl Witnessing {
@@ -229,7 +241,79 @@ impl Witnessing {
         Ok(Witnessing {
             policy,
             latest: RwLock::new(None),
+            persist: None,
         })
+    }
+
+    /// Writes each published cosigned checkpoint to `path` (atomically: temporary file, sync,
+    /// rename); [`Witnessing::restore`] reads it back.
+    pub fn persisting_to(mut self, path: PathBuf) -> Witnessing {
+        self.persist = Some(path);
+        self
+    }
+
+    /// Loads the persisted cosigned checkpoint, if there is one, after checking it: signed by
+    /// `log_key`, with `required` valid cosignatures under the current policy, and a checkpoint
+    /// of the log `view` holds (same origin, size within the log, the log's root at that
+    /// size). Returns its size; `Ok(None)` without a file; an error (the caller logs it and
+    /// goes on without) if the file does not pass.
+    pub fn restore(
+        &self,
+        log_key: &dyn hotline_tlog::note::NoteVerifier,
+        view: &LogView,
+    ) -> Result<Option<u64>, String> {
+        let Some(path) = &self.persist else {
+            return Ok(None);
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("reading {}: {e}", path.display())),
+        };
+        let what = path.display();
+        let note = Note::parse(&bytes).map_err(|e| format!("{what}: {e}"))?;
+        note.verify(&[log_key])
+            .map_err(|e| format!("{what}: not signed by the log's key: {e}"))?;
+        let cp = hotline_tlog::Checkpoint::parse(note.text())
+            .map_err(|e| format!("{what}: not a checkpoint: {e}"))?;
+        let origin = view.reader().origin();
+        if cp.origin != origin {
+            return Err(format!(
+                "{what}: a checkpoint of {:?}, not of this log ({origin:?})",
+                cp.origin
+            ));
+        }
+        let witnesses = self.policy.valid_cosigners(&note);
+        if witnesses.len() < self.policy.required {
+            return Err(format!(
+                "{what}: carries {} valid cosignature(s) from the policy's witnesses, {} required",
+                witnesses.len(),
+                self.policy.required
+            ));
+        }
+        let snap = view.snapshot();
+        if cp.size > snap.size() {
+            return Err(format!(
+                "{what}: size {} is beyond the log's size {}",
+                cp.size,
+                snap.size()
+            ));
+        }
+        let root = hotline_tlog::tree::root(&view.nodes(&snap), cp.size)
+            .map_err(|e| format!("{what}: computing the log's root at size {}: {e}", cp.size))?;
+        if root != cp.root {
+            return Err(format!(
+                "{what}: its root is not the log's root at size {}",
+                cp.size
+            ));
+        }
+        let size = cp.size;
+        self.set_latest(CosignedCheckpoint {
+            size,
+            note: bytes,
+            witnesses,
+        });
+        Ok(Some(size))
     }
 
     /// The policy.
@@ -245,15 +329,57 @@ impl Witnessing {
         }
     }
 
-    fn publish(&self, cp: CosignedCheckpoint) {
+    /// Makes `cp` the latest if it is newer; whether it was.
+    fn set_latest(&self, cp: CosignedCheckpoint) -> bool {
         let mut g = match self.latest.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         if g.as_ref().is_none_or(|old| cp.size > old.size) {
             *g = Some(Arc::new(cp));
+            true
+        } else {
+            false
         }
     }
+
+    /// Publishes `cp` (if newer) and persists it.
+    async fn publish(&self, cp: CosignedCheckpoint) {
+        let note = cp.note.clone();
+        if !self.set_latest(cp) {
+            return;
+        }
+        let Some(path) = self.persist.clone() else {
+            return;
+        };
+        let written = tokio::task::spawn_blocking(move || write_atomically(&path, &note)).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not persist the cosigned checkpoint"),
+            Err(e) => tracing::warn!(error = %e, "could not persist the cosigned checkpoint"),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory: written, synced,
+/// then renamed over `path`, so a reader sees the old file or the new one, never a part.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// What the task remembers of one witness.
@@ -368,7 +494,7 @@ async fn run(witnessing: Arc<Witnessing>, view: Arc<LogView>) {
             match cosigned_note(&r.checkpoint, &r.cosignatures, &witnessing.policy) {
                 Ok(c) => {
                     tracing::info!(size = c.size, witnesses = ?c.witnesses, "checkpoint cosigned");
-                    witnessing.publish(c);
+                    witnessing.publish(c).await;
                 }
                 Err(e) => tracing::error!(error = %e, "could not assemble the cosigned checkpoint"),
             }
@@ -514,7 +640,8 @@ pub fn load_from_dir(dir: &Path) -> Result<Option<Witnessing>, PolicyError> {
     if !path.exists() {
         return Ok(None);
     }
-    Witnessing::new(WitnessPolicy::load(&path)?).map(Some)
+    Witnessing::new(WitnessPolicy::load(&path)?)
+        .map(|w| Some(w.persisting_to(dir.join(COSIGNED_FILE))))
 }
 
 #[cfg(test)]

@@ -11,13 +11,15 @@
 //! - [`note`]: c2sp.org/signed-note with Ed25519;
 //! - [`checkpoint`][]: c2sp.org/tlog-checkpoint;
 //! - [`cosignature`]: c2sp.org/tlog-cosignature (`cosignature/v1`);
-//! - [`proof`][]: c2sp.org/tlog-proof.
+//! - [`proof`][]: c2sp.org/tlog-proof;
+//! - [`cose`]: RFC 9942 COSE Receipts of inclusion (RFC9162_SHA256).
 
 // Unit tests may unwrap (the workspace warns on `unwrap_used`).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod cose;
 pub mod cosignature;
 pub mod hash;
 pub mod note;

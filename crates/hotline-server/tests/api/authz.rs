@@ -105,6 +105,16 @@ const MATRIX: &[(&str, &str, Rule)] = &[
         Role::ThirdParty => 404,
         Role::Anonymous | Role::Revoked => 401,
     }),
+    // Its receipt (the fixture has no witness policy: the plain receipt).
+    (
+        "GET",
+        "/api/v1/statements/{id}/receipt",
+        |role, _| match role {
+            Role::Author | Role::Recipient | Role::Operator => 200,
+            Role::ThirdParty => 404,
+            Role::Anonymous | Role::Revoked => 401,
+        },
+    ),
     // The opening request's ciphertext: the two parties only, never the operator.
     (
         "GET",
@@ -255,6 +265,9 @@ fn request(
         ("GET", "/api/v1/statements/{id}/payload") => {
             h.get(&format!("/api/v1/statements/{id}/payload"), token)
         }
+        ("GET", "/api/v1/statements/{id}/receipt") => {
+            h.get(&format!("/api/v1/statements/{id}/receipt"), token)
+        }
         ("GET", "/api/v1/cases/{case}") => h.get(&format!("/api/v1/cases/{}", case.id), token),
         _ => return None,
     })
@@ -377,6 +390,16 @@ fn check(
             let proof = TlogProof::parse(s.receipt.receipt.as_bytes()).unwrap();
             if let Err(e) = proof.verify(&case.opening.id, ORIGIN, &[&h.log_vkey]) {
                 bad.push(format!("its receipt does not verify: {e}"));
+            }
+        }
+        ("GET", "/api/v1/statements/{id}/receipt") => {
+            let rec: ReceiptDto = r.json();
+            let proof = TlogProof::parse(rec.receipt.as_bytes()).unwrap();
+            if rec.id_hex != case.opening.id.to_hex() {
+                bad.push(format!("wrong statement's receipt: {}", r.text()));
+            }
+            if let Err(e) = proof.verify(&case.opening.id, ORIGIN, &[&h.log_vkey]) {
+                bad.push(format!("the receipt does not verify: {e}"));
             }
         }
         ("GET", "/api/v1/cases/{case}") => {

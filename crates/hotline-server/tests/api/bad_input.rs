@@ -712,3 +712,26 @@ fn a_statement_of_65535_bytes_is_accepted_and_one_of_65536_refused() {
     assert_eq!(dto["statement"].as_str().unwrap().as_bytes(), &largest[..]);
     w.h.audit();
 }
+
+#[test]
+fn receipt_query_is_checked_and_cosigned_needs_a_witness_policy() {
+    let w = World::new();
+    let id = w.case.opening.id.to_hex();
+    let r = w.h.get(
+        &format!("/api/v1/statements/{id}/receipt?cosigned=maybe"),
+        Some(&w.a.token),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("cosigned must be 1 or 0"), "{}", r.text());
+    let r = w.h.get(
+        &format!("/api/v1/statements/{id}/receipt?cosigned=1"),
+        Some(&w.a.token),
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.text().contains("no witness policy"), "{}", r.text());
+    let r = w.h.get(
+        &format!("/api/v1/statements/{id}/receipt?cosigned=0"),
+        Some(&w.a.token),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
