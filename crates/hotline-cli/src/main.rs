@@ -15,6 +15,7 @@ mod output;
 mod package;
 mod prove;
 mod quickstart;
+mod scitt;
 mod serve;
 mod verify;
 mod witness;

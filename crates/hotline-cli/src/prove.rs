@@ -29,9 +29,21 @@ pub struct ProveArgs {
     /// The log's verifier key, or a file holding it (e.g. DIR/log.vkey).
     #[arg(long)]
     pub vkey: String,
-    /// The case to prove (or a window: --from, --to, --since, --until).
-    #[arg(long, required_unless_present = "from", conflicts_with_all = ["from", "to", "since", "until"])]
+    /// The case to prove (or a window: --from, --to, --since, --until; or, with --format
+    /// scitt, one --statement).
+    #[arg(long, required_unless_present_any = ["from", "statement"], conflicts_with_all = ["from", "to", "since", "until", "statement"])]
     pub case: Option<String>,
+    /// With --format scitt: the one statement to prove (its id: hex or base64 leaf hash).
+    #[arg(long, conflicts_with_all = ["from", "to", "since", "until"])]
+    pub statement: Option<String>,
+    /// Output: `package`, an evidence package file (the default); `scitt`, a directory of
+    /// statements with their RFC 9942 COSE receipts of inclusion (needs --token-file).
+    #[arg(long, value_enum, default_value_t = ProveFormat::Package)]
+    pub format: ProveFormat,
+    /// With --format scitt: file holding a party's API token (receipts are fetched from the
+    /// API; the party must see the statements).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
     /// Window mode: the author party A of the statements to prove complete.
     #[arg(long, requires_all = ["to", "since", "until"])]
     pub from: Option<String>,
@@ -50,6 +62,15 @@ pub struct ProveArgs {
     /// Where to write the package (refused if it exists).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// What `hotline prove` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProveFormat {
+    /// An evidence package file (`docs/evidence-package.md`).
+    Package,
+    /// A directory of statements and their COSE receipts of inclusion (RFC 9942).
+    Scitt,
 }
 
 /// What `hotline prove` wrote.
@@ -75,6 +96,12 @@ pub struct ProveReport {
 
 /// Runs `hotline prove`.
 pub fn run(args: &ProveArgs, json: bool) -> Result<()> {
+    if args.format == ProveFormat::Scitt {
+        return crate::scitt::run(args, json);
+    }
+    if args.token_file.is_some() || args.statement.is_some() {
+        bail!("--token-file and --statement are for --format scitt");
+    }
     let Some(case) = &args.case else {
         return prove_window(args, json);
     };

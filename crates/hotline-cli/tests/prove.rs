@@ -229,6 +229,7 @@ fn a_case_is_proved_and_checked_offline_and_tampering_is_named() {
         "case.package",
     ]);
     assert!(err.contains("exists"), "{err}");
+    scitt_receipts(&h, &case);
     h.server.stop();
 
     // Offline.
@@ -353,4 +354,81 @@ fn a_case_is_proved_and_checked_offline_and_tampering_is_named() {
             )),
         "{err}"
     );
+}
+
+/// `hotline prove --format scitt`: each statement of the case with its COSE receipt, which
+/// verifies under the log key against the statement's leaf hash and the verified checkpoint.
+fn scitt_receipts(h: &Hotline, case: &str) {
+    use hotline_tlog::cose::{receipt_kid, verify_inclusion_receipt};
+    let url = h.url();
+    let sb = &h.sb;
+    let vkey = hotline_tlog::Ed25519Verifier::from_vkey(
+        std::fs::read_to_string(sb.path("hl/log.vkey"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let run = |pick: &[&str], out: &str| -> serde_json::Value {
+        let mut args = vec![
+            "--json",
+            "prove",
+            "--format",
+            "scitt",
+            "--url",
+            &url,
+            "--vkey",
+            "hl/log.vkey",
+            "--token-file",
+            "us-cisa/token",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(pick);
+        serde_json::from_str(&sb.run_ok(&args)).unwrap()
+    };
+    let check = |v: &serde_json::Value, out: &str| -> Vec<String> {
+        assert_eq!(v["ok"], true, "{v:#}");
+        let note = std::fs::read(sb.path(&format!("{out}/checkpoint"))).unwrap();
+        let note = Note::parse(&note).unwrap();
+        let cp = Checkpoint::parse(note.text()).unwrap();
+        assert_eq!(v["size"].as_u64().unwrap(), cp.size);
+        let mut ids = Vec::new();
+        for e in v["entries"].as_array().unwrap() {
+            let index = e["index"].as_u64().unwrap();
+            let statement = std::fs::read(sb.path(&format!("{out}/{index}.statement"))).unwrap();
+            let cose = std::fs::read(sb.path(&format!("{out}/{index}.receipt.cose"))).unwrap();
+            let leaf = hotline_tlog::leaf_hash(&statement);
+            assert_eq!(e["id"].as_str().unwrap(), leaf.to_hex());
+            assert!(String::from_utf8_lossy(&statement).contains(&format!("case {case}")));
+            let rec = verify_inclusion_receipt(&cose, &leaf, &vkey).unwrap();
+            assert_eq!(rec.leaf_index, index);
+            assert_eq!(rec.kid, receipt_kid(&vkey).to_vec());
+            assert_eq!((rec.tree_size, rec.root), (cp.size, cp.root));
+            // Not a receipt for another statement.
+            assert!(
+                verify_inclusion_receipt(&cose, &hotline_tlog::leaf_hash(b"x"), &vkey).is_err()
+            );
+            ids.push(leaf.to_hex());
+        }
+        ids
+    };
+    let v = run(&["--case", case], "scitt");
+    let ids = check(&v, "scitt");
+    assert!(ids.len() >= 3, "{v:#}");
+    // One statement by its id.
+    let v = run(&["--statement", &ids[0]], "scitt-one");
+    assert_eq!(check(&v, "scitt-one"), vec![ids[0].clone()]);
+    // A package is not written without --format scitt.
+    let err = sb.run_err(&[
+        "prove",
+        "--url",
+        &url,
+        "--vkey",
+        "hl/log.vkey",
+        "--statement",
+        &ids[0],
+        "--out",
+        "x",
+    ]);
+    assert!(err.contains("scitt"), "{err}");
 }

@@ -109,6 +109,13 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/statements/{id}/receipt.cose",
+        access: Access::Party,
+        summary: "a statement's RFC 9942 COSE receipt of inclusion against the latest checkpoint, \
+                  signed with the log key (SCITT)",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/statements/{id}/payload",
         access: Access::Party,
         summary: "the encrypted payload; the recipient's first download is recorded as delivered",
@@ -147,6 +154,9 @@ pub fn routes(service: Arc<HotlineService>) -> Router {
             ("GET", "/api/v1/statements/{id}") => r.route(spec.path, get(statement)),
             ("GET", "/api/v1/statements/{id}/payload") => r.route(spec.path, get(payload)),
             ("GET", "/api/v1/statements/{id}/receipt") => r.route(spec.path, get(receipt)),
+            ("GET", "/api/v1/statements/{id}/receipt.cose") => {
+                r.route(spec.path, get(cose_receipt))
+            }
             ("GET", "/api/v1/inbox") => r.route(spec.path, get(inbox)),
             ("GET", "/api/v1/cases/{case}") => r.route(spec.path, get(case)),
             ("GET", "/api/v1/openapi.json") => r.route(spec.path, get(openapi_json)),
@@ -704,6 +714,45 @@ async fn receipt(
     })))
 }
 
+/// Content type of a COSE receipt (RFC 9052 §2: a tagged COSE_Sign1).
+pub const COSE_CONTENT_TYPE: &str = "application/cose";
+
+/// Response header of `GET /api/v1/statements/{id}/receipt.cose`: the size of the checkpoint
+/// the receipt is against.
+pub const TREE_SIZE_HEADER: &str = "hotline-tree-size";
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/statements/{id}/receipt.cose",
+    params(("id" = String, Path, description = "statement id: hex, or base64url, of its leaf hash")),
+    responses(
+        (status = 200, description = "the statement's COSE receipt of inclusion (RFC 9942: COSE_Sign1, vds 1 RFC9162_SHA256, alg EdDSA, kid the log key's signed-note key ID, detached payload the tree root) against the latest checkpoint; the Hotline-Tree-Size header gives that checkpoint's size", body = [u8], content_type = "application/cose",
+            headers(("Hotline-Tree-Size" = u64, description = "size of the checkpoint the receipt is against"))),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "nothing there, or nothing the caller may see", body = ErrorDto)
+    )
+)]
+async fn cose_receipt(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let (cose, checkpoint) = s.cose_receipt(&caller, &id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, COSE_CONTENT_TYPE.to_owned()),
+            (
+                header::HeaderName::from_static(TREE_SIZE_HEADER),
+                checkpoint.checkpoint.size.to_string(),
+            ),
+        ],
+        cose,
+    )
+        .into_response())
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/statements/{id}/payload",
@@ -976,6 +1025,7 @@ async fn openapi_json() -> Response {
         submit,
         statement,
         receipt,
+        cose_receipt,
         payload,
         inbox,
         case,

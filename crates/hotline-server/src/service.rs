@@ -691,6 +691,28 @@ impl HotlineService {
         .map_err(|e| ServiceError::Internal(e.to_string()))?
     }
 
+    /// The RFC 9942 COSE receipt of inclusion of a statement the caller may see, against the
+    /// latest signed checkpoint, signed with the log key. Returns the receipt and the
+    /// checkpoint it is against (its size and root are the receipt's).
+    pub async fn cose_receipt(
+        &self,
+        caller: &PartyId,
+        id: &Hash,
+    ) -> Result<(Vec<u8>, Arc<hotline_store::reader::SignedCheckpoint>), ServiceError> {
+        let receipt = self.receipt(caller, id).await?;
+        let checkpoint = receipt.checkpoint.clone();
+        let cose = hotline_tlog::cose::sign_inclusion_receipt(
+            self.seq.signer(),
+            &receipt.leaf_hash,
+            receipt.index,
+            checkpoint.checkpoint.size,
+            &receipt.proof,
+            &checkpoint.checkpoint.root,
+        )
+        .map_err(|e| ServiceError::Internal(format!("the COSE receipt: {e}")))?;
+        Ok((cose, checkpoint))
+    }
+
     /// The receipt of a statement the caller may see, proved against the latest checkpoint
     /// cosigned by the witness policy's `required` witnesses (the checkpoint carries their
     /// cosignature lines). 404 if the log has no witness policy; 409 while no cosigned

@@ -269,6 +269,9 @@ pub struct SequencerHandle {
     stopped: Arc<OnceLock<Arc<str>>>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
     view: Arc<LogView>,
+    /// The log key (a copy of the one the integrator signs checkpoints with), for signatures
+    /// over roots the log committed to, such as COSE receipts of inclusion.
+    signer: Ed25519Signer,
 }
 
 /// Pending reply to entries submitted together.
@@ -344,6 +347,11 @@ impl SequencerHandle {
     /// The read view the sequencer publishes to.
     pub fn view(&self) -> &Arc<LogView> {
         &self.view
+    }
+
+    /// The log key the sequencer signs checkpoints with.
+    pub fn signer(&self) -> &Ed25519Signer {
+        &self.signer
     }
 
     /// Work counters.
@@ -481,6 +489,7 @@ pub fn start(
     config: SequencerConfig,
 ) -> Result<SequencerHandle> {
     let state = recover(&view, &signer)?;
+    let handle_signer = signer.clone();
     let (tx, rx) = flume::bounded(config.queue_depth.max(1));
     let stopped = Arc::new(OnceLock::new());
     let stats = Arc::new(SequencerStats::default());
@@ -516,6 +525,7 @@ pub fn start(
         stopped,
         thread: Arc::new(Mutex::new(Some(thread))),
         view,
+        signer: handle_signer,
     })
 }
 

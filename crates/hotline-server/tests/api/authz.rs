@@ -115,6 +115,16 @@ const MATRIX: &[(&str, &str, Rule)] = &[
             Role::Anonymous | Role::Revoked => 401,
         },
     ),
+    // Its COSE receipt of inclusion: the same visibility as the receipt.
+    (
+        "GET",
+        "/api/v1/statements/{id}/receipt.cose",
+        |role, _| match role {
+            Role::Author | Role::Recipient | Role::Operator => 200,
+            Role::ThirdParty => 404,
+            Role::Anonymous | Role::Revoked => 401,
+        },
+    ),
     // The opening request's ciphertext: the two parties only, never the operator.
     (
         "GET",
@@ -268,6 +278,9 @@ fn request(
         ("GET", "/api/v1/statements/{id}/receipt") => {
             h.get(&format!("/api/v1/statements/{id}/receipt"), token)
         }
+        ("GET", "/api/v1/statements/{id}/receipt.cose") => {
+            h.get(&format!("/api/v1/statements/{id}/receipt.cose"), token)
+        }
         ("GET", "/api/v1/cases/{case}") => h.get(&format!("/api/v1/cases/{}", case.id), token),
         _ => return None,
     })
@@ -400,6 +413,43 @@ fn check(
             }
             if let Err(e) = proof.verify(&case.opening.id, ORIGIN, &[&h.log_vkey]) {
                 bad.push(format!("the receipt does not verify: {e}"));
+            }
+        }
+        ("GET", "/api/v1/statements/{id}/receipt.cose") => {
+            let ct = r.headers.get("content-type").and_then(|v| v.to_str().ok());
+            if ct != Some("application/cose") {
+                bad.push(format!("content type {ct:?}, not application/cose"));
+            }
+            let size: Option<u64> = r
+                .headers
+                .get("hotline-tree-size")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            match hotline_tlog::cose::verify_inclusion_receipt(
+                &r.body,
+                &case.opening.id,
+                &h.log_vkey,
+            ) {
+                Err(e) => bad.push(format!("the COSE receipt does not verify: {e}")),
+                Ok(rec) => {
+                    let cp = h.checkpoint();
+                    if Some(rec.tree_size) != size {
+                        bad.push(format!(
+                            "COSE receipt size {} but header {size:?}",
+                            rec.tree_size
+                        ));
+                    }
+                    if rec.tree_size != cp.size || rec.root != cp.root {
+                        bad.push(format!(
+                            "COSE receipt is against size {} root {}, the checkpoint is size {} \
+                             root {}",
+                            rec.tree_size,
+                            rec.root.to_hex(),
+                            cp.size,
+                            cp.root.to_hex()
+                        ));
+                    }
+                }
             }
         }
         ("GET", "/api/v1/cases/{case}") => {
