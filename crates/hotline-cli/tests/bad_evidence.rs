@@ -9,56 +9,6 @@ use std::path::PathBuf;
 
 use util::Sandbox;
 
-fn register(sb: &Sandbox, url: &str, party: &str, cc: &str) {
-    let key = format!("{party}/{party}.key");
-    sb.run_ok(&["keygen", "--party", party, "--out", &key]);
-    let reg = format!("{party}/registration");
-    sb.run_ok(&[
-        "party",
-        "request",
-        "--key",
-        &key,
-        "--server",
-        url,
-        "--name",
-        party,
-        "--jurisdiction",
-        cc,
-        "--kind",
-        "national-cert",
-        "--contact",
-        "duty@x.example",
-        "--out",
-        &reg,
-    ]);
-    let token = format!("{party}/token");
-    sb.run_ok(&[
-        "party",
-        "add",
-        "--server",
-        url,
-        "--token-file",
-        "hl/operator.token",
-        &reg,
-        "--token-out",
-        &token,
-    ]);
-    sb.run_ok(&[
-        "--config",
-        &format!("{party}/config.toml"),
-        "config",
-        "init",
-        "--server",
-        url,
-        "--party",
-        party,
-        "--key",
-        &key,
-        "--token",
-        &token,
-    ]);
-}
-
 fn log_size(url: &str) -> u64 {
     let text = reqwest::blocking::get(format!("{url}/log/checkpoint"))
         .unwrap()
@@ -93,8 +43,8 @@ fn send_refuses_evidence_that_is_not_a_stix_bundle_and_sends_nothing() {
     ]);
     let server = sb.serve("hl");
     let url = server.url.clone();
-    register(&sb, &url, "us-cisa", "US");
-    register(&sb, &url, "ru-nkcki", "RU");
+    util::register_party(&sb, &url, "us-cisa", "US");
+    util::register_party(&sb, &url, "ru-nkcki", "RU");
 
     let cases = [
         ("not-json.json", "indicator: 198.51.100.7", "is not JSON"),

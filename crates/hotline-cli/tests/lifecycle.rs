@@ -40,53 +40,7 @@ impl Hotline {
     }
 
     fn register(&self, party: &str, cc: &str) {
-        let key = format!("{party}/{party}.key");
-        self.sb.run_ok(&["keygen", "--party", party, "--out", &key]);
-        let reg = format!("{party}/registration");
-        self.sb.run_ok(&[
-            "party",
-            "request",
-            "--key",
-            &key,
-            "--server",
-            self.url(),
-            "--name",
-            party,
-            "--jurisdiction",
-            cc,
-            "--kind",
-            "national-cert",
-            "--contact",
-            "duty@x.example",
-            "--out",
-            &reg,
-        ]);
-        let token = format!("{party}/token");
-        self.sb.run_ok(&[
-            "party",
-            "add",
-            "--server",
-            self.url(),
-            "--token-file",
-            "hl/operator.token",
-            &reg,
-            "--token-out",
-            &token,
-        ]);
-        self.sb.run_ok(&[
-            "--config",
-            &format!("{party}/config.toml"),
-            "config",
-            "init",
-            "--server",
-            self.url(),
-            "--party",
-            party,
-            "--key",
-            &key,
-            "--token",
-            &token,
-        ]);
+        util::register_party(&self.sb, self.url(), party, cc);
     }
 
     fn cfg(party: &str) -> String {

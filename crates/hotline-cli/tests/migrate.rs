@@ -5,13 +5,13 @@
 mod util;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hotline_store::reader::LogView;
 use hotline_store::sequencer::{self, SequencerConfig};
 use hotline_store::{EntrySide, LogReader, LogWriter};
 use hotline_tlog::Ed25519Signer;
 use util::Sandbox;
+use util::pg::Schema;
 
 const ENTRIES: usize = 600;
 
@@ -36,63 +36,6 @@ fn fill(reader: Arc<dyn LogReader>, writer: Box<dyn LogWriter>, signer: Ed25519S
         }
     }
     seq.shutdown();
-}
-
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn base_url() -> String {
-    std::env::var("HOTLINE_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-fn admin() -> Result<postgres::Client, postgres::Error> {
-    let mut config: postgres::Config = base_url().parse()?;
-    config.connect_timeout(Duration::from_secs(3));
-    config.connect(postgres::NoTls)
-}
-
-/// A schema of its own, dropped when this is; `None` (after saying why) when no server is
-/// reachable, unless HOTLINE_REQUIRE_EXTERNAL=1.
-struct Schema {
-    name: String,
-    url: String,
-}
-
-impl Schema {
-    fn new() -> Option<Schema> {
-        let mut client = match admin() {
-            Ok(c) => c,
-            Err(e) => {
-                let required = std::env::var("HOTLINE_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1");
-                let why = format!(
-                    "no PostgreSQL server at {} ({e}); start one or set HOTLINE_TEST_POSTGRES",
-                    hotline_store::postgres::target_of(&base_url())
-                );
-                assert!(!required, "HOTLINE_REQUIRE_EXTERNAL=1 but {why}");
-                println!("skipping: {why}");
-                return None;
-            }
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!("hotline_migrate_{}_{nanos}", std::process::id());
-        client
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .unwrap();
-        let base = base_url();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
-        Some(Schema { name, url })
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut c) = admin() {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
 }
 
 #[test]

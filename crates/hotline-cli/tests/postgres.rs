@@ -13,87 +13,9 @@ mod util;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
+use util::pg::{Schema, admin};
 use util::{Sandbox, ServerGuard};
-
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn base_url() -> String {
-    std::env::var("HOTLINE_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-fn admin() -> Result<postgres::Client, postgres::Error> {
-    let mut config: postgres::Config = base_url().parse()?;
-    config.connect_timeout(Duration::from_secs(3));
-    config.connect(postgres::NoTls)
-}
-
-/// Whether the server is reachable; prints why not, or fails if HOTLINE_REQUIRE_EXTERNAL=1.
-fn available() -> bool {
-    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
-    let probe = PROBE.get_or_init(|| {
-        admin()
-            .and_then(|mut c| c.simple_query("SELECT 1").map(|_| ()))
-            .map_err(|e| e.to_string())
-    });
-    match probe {
-        Ok(()) => true,
-        Err(e) => {
-            let required = std::env::var("HOTLINE_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1");
-            let why = format!(
-                "no PostgreSQL server at HOTLINE_TEST_POSTGRES ({e}); start one or set \
-                 HOTLINE_TEST_POSTGRES to a postgres:// URL of a database the tests may create \
-                 schemas in"
-            );
-            assert!(!required, "HOTLINE_REQUIRE_EXTERNAL=1 but {why}");
-            println!("skipping: {why}");
-            false
-        }
-    }
-}
-
-/// A schema of its own, dropped with everything in it when this is dropped.
-struct Schema {
-    name: String,
-    url: String,
-}
-
-impl Schema {
-    fn new() -> Option<Schema> {
-        if !available() {
-            return None;
-        }
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!(
-            "hotline_cli_test_{}_{}_{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        admin()
-            .unwrap()
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .unwrap();
-        let base = base_url();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
-        Some(Schema { name, url })
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut c) = admin() {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
 
 fn evidence() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -104,56 +26,6 @@ fn evidence() -> String {
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-fn register(sb: &Sandbox, url: &str, party: &str, cc: &str) {
-    let key = format!("{party}/{party}.key");
-    sb.run_ok(&["keygen", "--party", party, "--out", &key]);
-    let reg = format!("{party}/registration");
-    sb.run_ok(&[
-        "party",
-        "request",
-        "--key",
-        &key,
-        "--server",
-        url,
-        "--name",
-        party,
-        "--jurisdiction",
-        cc,
-        "--kind",
-        "national-cert",
-        "--contact",
-        "duty@x.example",
-        "--out",
-        &reg,
-    ]);
-    let token = format!("{party}/token");
-    sb.run_ok(&[
-        "party",
-        "add",
-        "--server",
-        url,
-        "--token-file",
-        "hl/operator.token",
-        &reg,
-        "--token-out",
-        &token,
-    ]);
-    sb.run_ok(&[
-        "--config",
-        &format!("{party}/config.toml"),
-        "config",
-        "init",
-        "--server",
-        url,
-        "--party",
-        party,
-        "--key",
-        &key,
-        "--token",
-        &token,
-    ]);
 }
 
 fn officer(sb: &Sandbox, party: &str, args: &[&str]) -> serde_json::Value {
@@ -251,8 +123,8 @@ fn a_hotline_on_postgres_serves_restarts_and_passes_fsck() {
     // One process per directory: the lock is kept.
     let err = sb.run_err(&["serve", "--dir", "hl", "--listen", "127.0.0.1:0"]);
     assert!(err.contains("in use"), "{err}");
-    register(&sb, &server.url, "us-cisa", "US");
-    register(&sb, &server.url, "ru-nkcki", "RU");
+    util::register_party(&sb, &server.url, "us-cisa", "US");
+    util::register_party(&sb, &server.url, "ru-nkcki", "RU");
     let sent = officer(
         &sb,
         "us-cisa",

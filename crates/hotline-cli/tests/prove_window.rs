@@ -34,54 +34,7 @@ impl Hotline {
     }
 
     fn register(&self, party: &str, cc: &str) {
-        let url = self.url();
-        let key = format!("{party}/{party}.key");
-        self.sb.run_ok(&["keygen", "--party", party, "--out", &key]);
-        let reg = format!("{party}/registration");
-        self.sb.run_ok(&[
-            "party",
-            "request",
-            "--key",
-            &key,
-            "--server",
-            &url,
-            "--name",
-            party,
-            "--jurisdiction",
-            cc,
-            "--kind",
-            "national-cert",
-            "--contact",
-            "duty@x.example",
-            "--out",
-            &reg,
-        ]);
-        let token = format!("{party}/token");
-        self.sb.run_ok(&[
-            "party",
-            "add",
-            "--server",
-            &url,
-            "--token-file",
-            "hl/operator.token",
-            &reg,
-            "--token-out",
-            &token,
-        ]);
-        self.sb.run_ok(&[
-            "--config",
-            &format!("{party}/config.toml"),
-            "config",
-            "init",
-            "--server",
-            &url,
-            "--party",
-            party,
-            "--key",
-            &key,
-            "--token",
-            &token,
-        ]);
+        util::register_party(&self.sb, &self.url(), party, cc);
     }
 
     fn ok(&self, party: &str, args: &[&str]) -> serde_json::Value {

@@ -6,66 +6,19 @@
 
 mod util;
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
 use hotline_tlog::Note;
 use hotline_tlog::cosignature::CosignatureV1Verifier;
-use util::Sandbox;
+use util::{ListeningGuard, Sandbox};
 
-/// A running `hotline witness serve`, killed when dropped.
-struct WitnessGuard {
-    child: Child,
-    url: String,
-}
-
-impl Drop for WitnessGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_witness(sb: &Sandbox) -> WitnessGuard {
-    let mut child = sb
-        .cmd(&[
-            "witness",
-            "serve",
-            "--config",
-            "w/witness.toml",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split(" on http://").nth(1) {
-                let _ = tx.send(rest.split('/').next().unwrap_or_default().to_owned());
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
-            return WitnessGuard {
-                child,
-                url: format!("http://{addr}"),
-            };
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("hotline witness serve exited with {status} before it was ready");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the witness did not start in 30 s"
-        );
-    }
+fn start_witness(sb: &Sandbox) -> ListeningGuard {
+    sb.start_listening(&[
+        "witness",
+        "serve",
+        "--config",
+        "w/witness.toml",
+        "--listen",
+        "127.0.0.1:0",
+    ])
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! stderr.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pg;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -156,6 +158,115 @@ pub fn copy_dir(from: &Path, to: &Path) {
         let e = e.unwrap();
         if e.file_type().unwrap().is_file() {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Registers `party` (jurisdiction `cc`) with the hotline served at `url` whose data directory
+/// is `hl`, as an officer and the operator do: `keygen` to `{party}/{party}.key`, `party
+/// request`, `party add` with `hl/operator.token` (API token to `{party}/token`), and `config
+/// init` to `{party}/config.toml`.
+pub fn register_party(sb: &Sandbox, url: &str, party: &str, cc: &str) {
+    let key = format!("{party}/{party}.key");
+    sb.run_ok(&["keygen", "--party", party, "--out", &key]);
+    let reg = format!("{party}/registration");
+    sb.run_ok(&[
+        "party",
+        "request",
+        "--key",
+        &key,
+        "--server",
+        url,
+        "--name",
+        party,
+        "--jurisdiction",
+        cc,
+        "--kind",
+        "national-cert",
+        "--contact",
+        "duty@x.example",
+        "--out",
+        &reg,
+    ]);
+    let token = format!("{party}/token");
+    sb.run_ok(&[
+        "party",
+        "add",
+        "--server",
+        url,
+        "--token-file",
+        "hl/operator.token",
+        &reg,
+        "--token-out",
+        &token,
+    ]);
+    sb.run_ok(&[
+        "--config",
+        &format!("{party}/config.toml"),
+        "config",
+        "init",
+        "--server",
+        url,
+        "--party",
+        party,
+        "--key",
+        &key,
+        "--token",
+        &token,
+    ]);
+}
+
+/// A running `hotline` subcommand that listens (a witness, …), killed when dropped.
+pub struct ListeningGuard {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for ListeningGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sandbox {
+    /// Starts `hotline ARGS` and waits (30 s at most) for the line announcing
+    /// `… on http://ADDR/…`; panics if it exits first.
+    pub fn start_listening(&self, args: &[&str]) -> ListeningGuard {
+        let mut child = self
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split(" on http://").nth(1) {
+                    let _ = tx.send(rest.split('/').next().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
+                return ListeningGuard {
+                    child,
+                    url: format!("http://{addr}"),
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "hotline {} exited with {status} before it was ready",
+                    args.join(" ")
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "hotline {} did not start in 30 s",
+                args.join(" ")
+            );
         }
     }
 }
