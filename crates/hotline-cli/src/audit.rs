@@ -32,7 +32,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow, bail};
 use hotline_core::stats::{self, Period, Row};
 use hotline_core::vocab::RequestType;
-use hotline_core::{DeadlinePolicy, Hotline, SignedStatement, Timestamp};
+use hotline_core::{DeadlinePolicy, Hotline, Timestamp};
 use hotline_tlog::leaf_hash;
 use serde::Serialize;
 
@@ -133,6 +133,7 @@ pub struct AuditReport {
 }
 
 /// The first entry that does not fit the hotline.
+#[derive(Debug)]
 struct Inconsistency {
     index: u64,
     id: String,
@@ -191,25 +192,7 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
         urgent: (0, 0),
         routine: (0, 0),
     };
-    let mut hotline: Option<Hotline> = None;
-    let mut failed: Option<Inconsistency> = None;
-    let synced = sync_log(&opts, |cp, index, entry| {
-        if failed.is_some() {
-            return Ok(()); // the state after a refused statement means nothing; keep verifying
-        }
-        let h = hotline.get_or_insert_with(|| Hotline::new(&cp.origin, policy.clone()));
-        let result = SignedStatement::parse(entry)
-            .map_err(|e| e.to_string())
-            .and_then(|s| h.apply(&s).map_err(|e| e.to_string()));
-        if let Err(error) = result {
-            failed = Some(Inconsistency {
-                index,
-                id: leaf_hash(entry).to_base64(),
-                error,
-            });
-        }
-        Ok(())
-    });
+    let (synced, hotline, failed) = replay_while_syncing(&opts, policy);
     let synced = crate::logsync::with_evidence(synced, args.evidence_out.as_deref())?;
     if let Some(f) = failed {
         bail!(
@@ -252,6 +235,155 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
         seconds: started.elapsed().as_secs_f64(),
         times: TIMES_NOTE,
         rows,
+    })
+}
+
+/// Entries per chunk handed to the verifying threads.
+const CHUNK: usize = 4096;
+
+/// A chunk of consecutive log entries for the verifying threads.
+struct Chunk {
+    seq: u64,
+    /// The log's origin (known once the checkpoint is verified).
+    origin: String,
+    first_index: u64,
+    entries: Vec<Vec<u8>>,
+}
+
+/// Runs [`sync_log`] and replays every entry it verifies through [`Hotline`] (the audit's
+/// statement checks), pipelined: this thread downloads and checks tiles, worker threads (one
+/// per core) parse statements and verify their signatures ahead
+/// ([`hotline_core::replay::preverify`], with the keys the replay last published), and one
+/// thread applies them in log order ([`Hotline::apply_preverified`], which re-verifies
+/// anything not verified with the key current at that point). Returns the sync's result, the
+/// replayed hotline (if the log has entries) and the first entry that did not fit.
+fn replay_while_syncing(
+    opts: &SyncOptions<'_>,
+    policy: DeadlinePolicy,
+) -> (
+    Result<crate::logsync::Synced>,
+    Option<Hotline>,
+    Option<Inconsistency>,
+) {
+    use hotline_core::replay::{CurrentKeys, KeyTables, Preverified, preverify};
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, RwLock};
+
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (work_tx, work_rx) = flume::bounded::<Chunk>(workers * 2);
+    let (done_tx, done_rx) = flume::bounded::<(Chunk, Vec<Preverified>)>(workers * 2);
+    let keys: RwLock<Arc<CurrentKeys>> = RwLock::new(Arc::new(CurrentKeys::default()));
+    let tables = KeyTables::new();
+    let read_keys = |k: &RwLock<Arc<CurrentKeys>>| match k.read() {
+        Ok(g) => g.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+            let (keys, tables) = (&keys, &tables);
+            scope.spawn(move || {
+                for chunk in work_rx {
+                    let current = read_keys(keys);
+                    let refs: Vec<&[u8]> = chunk.entries.iter().map(Vec::as_slice).collect();
+                    let out = preverify(&refs, &current, tables);
+                    if done_tx.send((chunk, out)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((work_rx, done_tx));
+        let keys = &keys;
+        let applier = scope.spawn(move || {
+            let mut hotline: Option<Hotline> = None;
+            let mut failed: Option<Inconsistency> = None;
+            let mut waiting: BTreeMap<u64, (Chunk, Vec<Preverified>)> = BTreeMap::new();
+            let mut next = 0u64;
+            for (chunk, out) in done_rx {
+                waiting.insert(chunk.seq, (chunk, out));
+                while let Some((chunk, out)) = waiting.remove(&next) {
+                    next += 1;
+                    if failed.is_some() {
+                        continue; // the state after a refused statement means nothing
+                    }
+                    let h =
+                        hotline.get_or_insert_with(|| Hotline::new(&chunk.origin, policy.clone()));
+                    let mut directory_changed = false;
+                    for (i, p) in out.iter().enumerate() {
+                        if let Err(e) = h.apply_preverified(p) {
+                            let index = chunk.first_index + i as u64;
+                            failed = Some(Inconsistency {
+                                index,
+                                id: leaf_hash(&chunk.entries[i]).to_base64(),
+                                error: e.to_string(),
+                            });
+                            break;
+                        }
+                        directory_changed |= p
+                            .statement
+                            .as_ref()
+                            .is_ok_and(|s| s.statement.kind.is_directory_kind());
+                    }
+                    if directory_changed {
+                        let current = Arc::new(h.current_keys());
+                        match keys.write() {
+                            Ok(mut g) => *g = current,
+                            Err(poisoned) => *poisoned.into_inner() = current,
+                        }
+                    }
+                }
+            }
+            (hotline, failed)
+        });
+        let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
+        let mut first_index = 0u64;
+        let mut seq = 0u64;
+        let mut origin = String::new();
+        let mut send = |entries: Vec<Vec<u8>>, first_index: u64, origin: &str| {
+            let c = Chunk {
+                seq,
+                origin: origin.to_owned(),
+                first_index,
+                entries,
+            };
+            seq += 1;
+            // A send fails only if every worker is gone (a panic): the join below reports it.
+            let _ = work_tx.send(c);
+        };
+        let synced = sync_log(opts, |cp, index, entry| {
+            if chunk.is_empty() {
+                first_index = index;
+                if origin.is_empty() {
+                    origin = cp.origin.clone();
+                }
+            }
+            chunk.push(entry.to_vec());
+            if chunk.len() == CHUNK {
+                send(
+                    std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
+                    first_index,
+                    &origin,
+                );
+            }
+            Ok(())
+        });
+        if !chunk.is_empty() {
+            send(std::mem::take(&mut chunk), first_index, &origin);
+        }
+        drop(send);
+        drop(work_tx);
+        let (hotline, failed) = applier.join().unwrap_or_else(|_| {
+            (
+                None,
+                Some(Inconsistency {
+                    index: 0,
+                    id: String::new(),
+                    error: "the replaying thread panicked (a bug: please report it)".into(),
+                }),
+            )
+        });
+        (synced, hotline, failed)
     })
 }
 

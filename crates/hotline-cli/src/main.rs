@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod bench;
+mod bench_audit;
 mod bench_submit;
 mod client;
 mod config;
@@ -370,6 +371,8 @@ enum BenchCommand {
     Log(bench::BenchLogArgs),
     /// Send signed, encrypted statements over HTTP from many clients to a hotline.
     Submit(bench_submit::BenchSubmitArgs),
+    /// Audit a large synthetic log (created once in --dir): statements verified per second.
+    Audit(bench_audit::BenchAuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -577,6 +580,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             args.json = json;
             bench_submit::run_and_print(&args)
+        }
+        Command::Bench {
+            command: BenchCommand::Audit(mut args),
+        } => {
+            args.json = json;
+            bench_audit::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Fsck(args) => fsck::run(&args, json),

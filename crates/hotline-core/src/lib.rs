@@ -8,12 +8,14 @@
 //! - [`directory`]: parties and their keys over the log's history;
 //! - [`hotline`]: the whole state, applying statements in log order with every check;
 //! - [`payload`]: the case document that travels encrypted;
-//! - [`stats`]: per pair of parties and month, what an auditor counts in a replayed log.
+//! - [`stats`]: per pair of parties and month, what an auditor counts in a replayed log;
+//! - [`replay`]: replaying a long log with signatures verified ahead on several threads.
 
 pub mod directory;
 pub mod hotline;
 pub mod lifecycle;
 pub mod payload;
+pub mod replay;
 pub mod statement;
 pub mod stats;
 pub mod vocab;

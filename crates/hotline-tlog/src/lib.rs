@@ -12,7 +12,9 @@
 //! - [`checkpoint`][]: c2sp.org/tlog-checkpoint;
 //! - [`cosignature`]: c2sp.org/tlog-cosignature (`cosignature/v1`);
 //! - [`proof`][]: c2sp.org/tlog-proof;
-//! - [`cose`]: RFC 9942 COSE Receipts of inclusion (RFC9162_SHA256).
+//! - [`cose`]: RFC 9942 COSE Receipts of inclusion (RFC9162_SHA256);
+//! - [`precomputed`]: fast verification of many Ed25519 signatures by one key, by the same
+//!   rule as [`note::Ed25519Verifier`].
 
 // Unit tests may unwrap (the workspace warns on `unwrap_used`).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -23,6 +25,7 @@ pub mod cose;
 pub mod cosignature;
 pub mod hash;
 pub mod note;
+pub mod precomputed;
 pub mod proof;
 pub mod tile;
 pub mod tree;
@@ -30,4 +33,5 @@ pub mod tree;
 pub use checkpoint::Checkpoint;
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use note::{Ed25519Signer, Ed25519Verifier, Note, NoteSigner, NoteVerifier};
+pub use precomputed::PrecomputedVerifier;
 pub use proof::TlogProof;

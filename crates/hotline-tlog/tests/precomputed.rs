@@ -1,0 +1,240 @@
+//! `PrecomputedVerifier::verify_all` gives exactly `Ed25519Verifier::verify`'s answer (Go's
+//! crypto/ed25519 rule, `tests/ed25519_rule.rs`) on valid, tampered and hand-crafted
+//! edge-case signatures: the fast path of audits must never accept what a Go-based verifier
+//! refuses, nor refuse what it accepts.
+#![allow(clippy::unwrap_used)]
+
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity as _;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use hotline_tlog::note::NoteVerifier as _;
+use hotline_tlog::{Ed25519Verifier, PrecomputedVerifier};
+use proptest::prelude::*;
+use sha2::{Digest as _, Sha512};
+
+/// A point of order 8.
+fn order8() -> EdwardsPoint {
+    let bytes: [u8; 32] =
+        hex::decode("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let p = CompressedEdwardsY(bytes).decompress().unwrap();
+    let four_p = p + p + p + p;
+    assert!(p.is_small_order() && !four_p.is_identity());
+    p
+}
+
+fn k_of(r: &[u8], a: &[u8], msg: &[u8]) -> Scalar {
+    Scalar::from_bytes_mod_order_wide(
+        &Sha512::new()
+            .chain_update(r)
+            .chain_update(a)
+            .chain_update(msg)
+            .finalize()
+            .into(),
+    )
+}
+
+/// A signature with any chosen `R` bytes, nonce scalar `r` (so that the honest part of R is
+/// [r]B) and secret scalar `a`: s = r + k·a with k hashed over the chosen bytes.
+fn sign_with_r(r_bytes: [u8; 32], r: Scalar, a: Scalar, a_bytes: &[u8], msg: &[u8]) -> [u8; 64] {
+    let k = k_of(&r_bytes, a_bytes, msg);
+    let s = r + k * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&r_bytes);
+    sig[32..].copy_from_slice(s.as_bytes());
+    sig
+}
+
+fn check(v: &Ed25519Verifier, items: &[(Vec<u8>, Vec<u8>)]) -> Vec<bool> {
+    let p = PrecomputedVerifier::new(v);
+    let refs: Vec<(&[u8], &[u8])> = items
+        .iter()
+        .map(|(m, s)| (m.as_slice(), s.as_slice()))
+        .collect();
+    let fast = p.verify_all(&refs);
+    let one_by_one: Vec<bool> = items.iter().map(|(m, s)| v.verify(m, s)).collect();
+    assert_eq!(fast, one_by_one, "the fast path must give verify's answers");
+    fast
+}
+
+fn key(seed: u8) -> (SigningKey, Ed25519Verifier) {
+    let sk = SigningKey::from_bytes(&[seed; 32]);
+    let v = Ed25519Verifier::new("example.org/key", sk.verifying_key()).unwrap();
+    (sk, v)
+}
+
+#[test]
+fn honest_and_tampered_signatures() {
+    let (sk, v) = key(3);
+    let mut items = Vec::new();
+    for i in 0..200u32 {
+        let msg = format!("hotline/statement/v1\nnumber {i}\n").into_bytes();
+        let sig = ed25519_dalek::Signer::sign(&sk, &msg).to_bytes().to_vec();
+        let mut bad_r = sig.clone();
+        bad_r[(i as usize) % 32] ^= 1 << (i % 8);
+        let mut bad_s = sig.clone();
+        bad_s[32 + (i as usize) % 31] ^= 1 << (i % 8);
+        let mut other_msg = msg.clone();
+        other_msg[0] ^= 0x20;
+        items.push((msg.clone(), sig.clone()));
+        items.push((msg.clone(), bad_r));
+        items.push((msg.clone(), bad_s));
+        items.push((other_msg, sig.clone()));
+        items.push((msg.clone(), sig[..63].to_vec()));
+        items.push((msg, Vec::new()));
+    }
+    let got = check(&v, &items);
+    assert_eq!(
+        got.iter().filter(|ok| **ok).count(),
+        200,
+        "exactly the honest ones"
+    );
+}
+
+#[test]
+fn edge_cases_of_the_verification_rule() {
+    let seed = [11u8; 32];
+    let sk = SigningKey::from_bytes(&seed);
+    let vk = sk.verifying_key();
+    let v = Ed25519Verifier::new("example.org/key", vk).unwrap();
+    let a = {
+        let h = Sha512::digest(seed);
+        let mut b = [0u8; 32];
+        b.copy_from_slice(&h[..32]);
+        b[0] &= 248;
+        b[31] &= 127;
+        b[31] |= 64;
+        Scalar::from_bytes_mod_order(b)
+    };
+    let a_bytes = vk.as_bytes().to_vec();
+    let t8 = order8();
+    let msg = b"hotline/statement/v1\nedge\n".to_vec();
+    let r = Scalar::from(123_456_789u64);
+    let rb = ED25519_BASEPOINT_POINT * r;
+    let identity = {
+        let mut b = [0u8; 32];
+        b[0] = 1;
+        b
+    };
+    let mut cases: Vec<(&str, [u8; 64], bool)> = Vec::new();
+    // Honest.
+    cases.push((
+        "honest",
+        sign_with_r(rb.compress().0, r, a, &a_bytes, &msg),
+        true,
+    ));
+    // R with a small-order component: [s]B − [k]A = [r]B ≠ R. Batch verification with the
+    // cofactor accepts this; Go does not.
+    let mixed = (rb + t8).compress().0;
+    cases.push(("R + T8", sign_with_r(mixed, r, a, &a_bytes, &msg), false));
+    // R of small order with s = k·a: R' = identity. Go accepts R = identity, refuses T8.
+    cases.push((
+        "R = identity",
+        sign_with_r(identity, Scalar::ZERO, a, &a_bytes, &msg),
+        true,
+    ));
+    cases.push((
+        "R = T8",
+        sign_with_r(t8.compress().0, Scalar::ZERO, a, &a_bytes, &msg),
+        false,
+    ));
+    // Non-canonical encodings of the identity as R: y = p + 1, and x = 0 with the sign bit.
+    let mut y_p_plus_1 = [0xffu8; 32];
+    y_p_plus_1[0] = 0xee;
+    y_p_plus_1[31] = 0x7f;
+    let mut negative_zero = identity;
+    negative_zero[31] |= 0x80;
+    for (name, bytes) in [("R = p+1", y_p_plus_1), ("R = -0", negative_zero)] {
+        cases.push((
+            name,
+            sign_with_r(bytes, Scalar::ZERO, a, &a_bytes, &msg),
+            false,
+        ));
+    }
+    // s + ℓ (non-canonical s).
+    let honest = sign_with_r(rb.compress().0, r, a, &a_bytes, &msg);
+    let ell: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut plus_ell = honest;
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let t = u16::from(honest[32 + i]) + u16::from(ell[i]) + carry;
+        plus_ell[32 + i] = t as u8;
+        carry = t >> 8;
+    }
+    cases.push(("s + l", plus_ell, false));
+    let items: Vec<(Vec<u8>, Vec<u8>)> = cases
+        .iter()
+        .map(|(_, sig, _)| (msg.clone(), sig.to_vec()))
+        .collect();
+    let got = check(&v, &items);
+    for ((name, _, expected), got) in cases.iter().zip(got) {
+        assert_eq!(got, *expected, "{name}");
+    }
+}
+
+#[test]
+fn a_key_with_a_small_order_component() {
+    // A = [a]B + T8 (not of small order, so a verifier key may hold it): whether an honest
+    // signature verifies depends on k mod 8; the fast path must agree either way.
+    let a = Scalar::from(987_654_321u64);
+    let point = ED25519_BASEPOINT_POINT * a + order8();
+    let vk = VerifyingKey::from_bytes(&point.compress().0).unwrap();
+    let v = Ed25519Verifier::new("example.org/mixed", vk).unwrap();
+    let mut items = Vec::new();
+    for i in 0..64u64 {
+        let msg = format!("message {i}\n").into_bytes();
+        let r = Scalar::from(1000 + i);
+        let sig = sign_with_r(
+            (ED25519_BASEPOINT_POINT * r).compress().0,
+            r,
+            a,
+            vk.as_bytes(),
+            &msg,
+        );
+        items.push((msg, sig.to_vec()));
+    }
+    let got = check(&v, &items);
+    let accepted = got.iter().filter(|ok| **ok).count();
+    assert!(
+        accepted > 0 && accepted < 64,
+        "some k are multiples of 8, most not: {accepted}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn random_keys_messages_and_bit_flips(
+        seed in any::<[u8; 32]>(),
+        msgs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..12),
+        flips in proptest::collection::vec((any::<usize>(), 0u8..8, any::<bool>()), 0..12),
+    ) {
+        let sk = SigningKey::from_bytes(&seed);
+        let Ok(v) = Ed25519Verifier::new("k", sk.verifying_key()) else {
+            return Ok(());
+        };
+        let mut items: Vec<(Vec<u8>, Vec<u8>)> = msgs
+            .iter()
+            .map(|m| (m.clone(), ed25519_dalek::Signer::sign(&sk, m).to_bytes().to_vec()))
+            .collect();
+        let n = items.len();
+        for (i, bit, in_sig) in flips {
+            let (m, s) = &mut items[i % n];
+            let target = if in_sig || m.is_empty() { s } else { m };
+            let j = i % target.len();
+            target[j] ^= 1 << bit;
+        }
+        let p = PrecomputedVerifier::new(&v);
+        let refs: Vec<(&[u8], &[u8])> = items.iter().map(|(m, s)| (m.as_slice(), s.as_slice())).collect();
+        let fast = p.verify_all(&refs);
+        let slow: Vec<bool> = items.iter().map(|(m, s)| v.verify(m, s)).collect();
+        prop_assert_eq!(fast, slow);
+    }
+}
