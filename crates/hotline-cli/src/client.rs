@@ -171,4 +171,32 @@ impl ApiClient {
         )?;
         Ok(resp.bytes().context("downloading the payload")?.to_vec())
     }
+
+    /// A statement's receipt: against the latest checkpoint, or with `cosigned` against the
+    /// latest checkpoint the log's witnesses cosigned — `None` while none covers it yet (409).
+    pub fn receipt(&self, id_hex: &str, cosigned: bool) -> Result<Option<ReceiptDto>> {
+        let path = format!(
+            "/api/v1/statements/{id_hex}/receipt{}",
+            if cosigned { "?cosigned=1" } else { "" }
+        );
+        let what = "fetching the receipt";
+        let resp = self
+            .req(reqwest::Method::GET, &path)
+            .send()
+            .with_context(|| format!("{what}: cannot reach the hotline at {}", self.base))?;
+        if cosigned && resp.status() == reqwest::StatusCode::CONFLICT {
+            return Ok(None);
+        }
+        let status = resp.status();
+        if !status.is_success() {
+            let text = resp.text().unwrap_or_default();
+            let msg = serde_json::from_str::<ErrorDto>(&text)
+                .map(|e| e.error)
+                .unwrap_or(text);
+            return Err(anyhow!("{what}: the hotline answered {status}: {msg}"));
+        }
+        resp.json()
+            .map(Some)
+            .with_context(|| format!("{what}: unexpected answer from {}", self.base))
+    }
 }

@@ -115,6 +115,23 @@ enum Command {
         /// Case id.
         case: String,
     },
+    /// Fetch, verify and save the receipt of every statement of a case (yours, the other
+    /// side's, the operator's); with --cosigned, receipts against a checkpoint the log's
+    /// witnesses cosigned (waiting for one that covers the case).
+    Receipts {
+        /// Case id.
+        case: String,
+        /// Prove against the latest checkpoint cosigned by the log's witnesses.
+        #[arg(long)]
+        cosigned: bool,
+        /// With --cosigned: how long to wait for the witnesses, in seconds.
+        #[arg(long, default_value_t = 30, requires = "cosigned")]
+        wait: u64,
+        /// With --cosigned: a witness policy (TOML: `required = k` and `[[witness]]` tables
+        /// with `name` and `vkey`) the cosignatures must satisfy.
+        #[arg(long, requires = "cosigned")]
+        witness_policy: Option<PathBuf>,
+    },
     /// Download, decrypt and check every payload of a case you may read.
     Fetch {
         /// Case id.
@@ -496,6 +513,22 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show { case } => {
             let o = officer::Officer::open(cfg)?;
             output::show(json, &o, &case)
+        }
+        Command::Receipts {
+            case,
+            cosigned,
+            wait,
+            witness_policy,
+        } => {
+            let policy = verify::load_witness_policy(witness_policy.as_deref())?;
+            let o = officer::Officer::open(cfg)?;
+            let r = o.receipts(
+                &case,
+                cosigned,
+                std::time::Duration::from_secs(wait),
+                policy.as_ref(),
+            )?;
+            output::receipts(json, &case, cosigned, &r)
         }
         Command::Fetch { case, out } => {
             let o = officer::Officer::open(cfg)?;

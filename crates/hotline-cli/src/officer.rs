@@ -486,6 +486,105 @@ impl Officer {
         self.submit(st, payload)
     }
 
+    /// Fetches the receipt of every statement of a case this party may read (its own, the
+    /// other side's and the operator's), verifies each against the log key — with `cosigned`,
+    /// against the latest checkpoint the log's witnesses cosigned, waiting up to `wait` for one
+    /// that covers the whole case, and with `policy` also checking the cosignatures — and saves
+    /// it, the statement inside, as `RECEIPTS/CASE/INDEX-KIND[.cosigned].tlog-proof`.
+    pub fn receipts(
+        &self,
+        case_id: &str,
+        cosigned: bool,
+        wait: std::time::Duration,
+        policy: Option<&WitnessPolicy>,
+    ) -> Result<Vec<FetchedReceipt>> {
+        let case = self.case(case_id)?;
+        let log_key = Ed25519Verifier::from_vkey(&self.hotline.log_vkey)?;
+        let dir = self.cfg.receipts_dir().join(case_id);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let started = std::time::Instant::now();
+        let bar = indicatif::ProgressBar::new_spinner();
+        let mut out = Vec::new();
+        for step in &case.timeline {
+            let r = loop {
+                if let Some(r) = self.client.receipt(&step.id_hex, cosigned)? {
+                    break r;
+                }
+                if started.elapsed() >= wait {
+                    bar.finish_and_clear();
+                    bail!(
+                        "no checkpoint cosigned by the log's witnesses covers statement {} \
+                         ({}) of case {case_id} after {} s: the witnesses may be slow or \
+                         unreachable; ask again later (--wait sets how long to wait)",
+                        step.index,
+                        step.kind,
+                        wait.as_secs()
+                    );
+                }
+                bar.set_message(format!(
+                    "waiting for the witnesses to cosign a checkpoint covering statement {}",
+                    step.index
+                ));
+                bar.tick();
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            };
+            let statement = self.client.statement(&step.id_hex)?.statement.into_bytes();
+            let signed = SignedStatement::parse(&statement)
+                .map_err(|e| anyhow!("the server's statement {}: {e}", step.index))?;
+            let mut proof = TlogProof::parse(r.receipt.as_bytes())
+                .map_err(|e| anyhow!("the server's receipt of statement {}: {e}", step.index))?;
+            let (cp, note) = proof
+                .verify(
+                    &signed.id,
+                    &self.hotline.origin,
+                    &[&log_key as &dyn NoteVerifier],
+                )
+                .map_err(|e| {
+                    anyhow!("the receipt of statement {} does not verify: {e}", step.index)
+                })?;
+            let witnesses = match policy {
+                Some(p) => {
+                    crate::logsync::check_witnesses(p, &note, &cp).map_err(|e| {
+                        anyhow!("the receipt of statement {}: {e}", step.index)
+                    })?;
+                    Some(p.valid_cosigners(&note))
+                }
+                None => None,
+            };
+            let cosignature_lines = note
+                .signatures()
+                .iter()
+                .filter(|sig| sig.name != log_key.name() || sig.key_id != log_key.key_id())
+                .count();
+            if cosigned && cosignature_lines == 0 {
+                bail!(
+                    "the server's cosigned receipt of statement {} carries no cosignature",
+                    step.index
+                );
+            }
+            proof.extra = Some(statement);
+            let file = dir.join(format!(
+                "{:08}-{}{}.tlog-proof",
+                step.index,
+                step.kind,
+                if cosigned { ".cosigned" } else { "" }
+            ));
+            std::fs::write(&file, proof.to_bytes())
+                .with_context(|| format!("writing {}", file.display()))?;
+            out.push(FetchedReceipt {
+                index: step.index,
+                kind: step.kind.clone(),
+                author: step.author.clone(),
+                tree_size: cp.size,
+                cosignature_lines,
+                witnesses,
+                file,
+            });
+        }
+        bar.finish_and_clear();
+        Ok(out)
+    }
+
     /// Downloads, decrypts and checks every payload of a case this party may read.
     pub fn fetch(&self, case_id: &str, out: Option<&Path>) -> Result<Vec<FetchedDocument>> {
         let case = self.case(case_id)?;
@@ -640,6 +739,26 @@ pub fn verify_receipt_with_policy(
         author_signature_checked: author_signature,
         witnesses,
     })
+}
+
+/// A receipt fetched and verified by [`Officer::receipts`].
+#[derive(Serialize, Debug)]
+pub struct FetchedReceipt {
+    /// Log index of the statement.
+    pub index: u64,
+    /// Its kind.
+    pub kind: String,
+    /// Its author.
+    pub author: String,
+    /// Size of the checkpoint it is proved against.
+    pub tree_size: u64,
+    /// Signature lines on that checkpoint other than the log's (witness cosignatures).
+    pub cosignature_lines: usize,
+    /// With a witness policy: the policy's witnesses whose cosignatures verified (at least
+    /// `required`); without one, the cosignatures were not checked.
+    pub witnesses: Option<Vec<String>>,
+    /// Where it was saved.
+    pub file: PathBuf,
 }
 
 /// What a verified receipt proves.

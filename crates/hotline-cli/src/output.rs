@@ -207,6 +207,34 @@ pub fn show(json: bool, o: &Officer, case: &str) -> Result<()> {
     Ok(())
 }
 
+/// `hotline receipts`.
+pub fn receipts(
+    json: bool,
+    case: &str,
+    cosigned: bool,
+    receipts: &[crate::officer::FetchedReceipt],
+) -> Result<()> {
+    if json {
+        return print_json(&serde_json::json!({ "case": case, "cosigned": cosigned, "receipts": receipts }));
+    }
+    for r in receipts {
+        let witnesses = match (&r.witnesses, cosigned) {
+            (Some(w), _) => format!("cosigned by {} (checked against the policy)", w.join(", ")),
+            (None, true) => format!(
+                "{} cosignature line(s), not checked: give --witness-policy to check them",
+                r.cosignature_lines
+            ),
+            (None, false) => "log signature and inclusion verified".to_owned(),
+        };
+        println!(
+            "#{} {} by {} — proved in the tree of size {}; {witnesses}",
+            r.index, r.kind, r.author, r.tree_size
+        );
+        println!("  saved {}", r.file.display());
+    }
+    Ok(())
+}
+
 /// `hotline fetch`.
 pub fn fetched(json: bool, case: &str, docs: &[FetchedDocument]) -> Result<()> {
     if json {

@@ -446,3 +446,93 @@ fn two_witnesses_cosign_and_verify_enforces_the_policy() {
     drop(w1);
     server.stop();
 }
+
+/// `hotline receipts CASE --cosigned`: an officer fetches, verifies and saves the receipt of
+/// every statement of a case against the checkpoint both witnesses cosigned; each saved file
+/// passes `hotline verify` under the 2-of-2 policy. With a witness down, a new statement is
+/// never covered: the command gives up after --wait naming the statement, while plain
+/// receipts still come at once.
+#[test]
+fn an_officer_fetches_cosigned_receipts_of_a_case() {
+    let sb = Sandbox::new();
+    sb.run_ok(&["init", "--dir", "hl", "--origin", ORIGIN]);
+    let vkey1 = make_witness(&sb, "w1", "witness1.test.example");
+    let vkey2 = make_witness(&sb, "w2", "witness2.test.example");
+    let w1 = start_witness(&sb, "w1");
+    let w2 = start_witness(&sb, "w2");
+    std::fs::write(
+        sb.path("hl/witnesses.toml"),
+        policy(
+            &[
+                ("witness1.test.example", &vkey1, Some(&w1.url)),
+                ("witness2.test.example", &vkey2, Some(&w2.url)),
+            ],
+            2,
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        sb.path("policy2.toml"),
+        policy(
+            &[
+                ("witness1.test.example", &vkey1, None),
+                ("witness2.test.example", &vkey2, None),
+            ],
+            2,
+        ),
+    )
+    .unwrap();
+    let server = sb.serve("hl");
+    let url = server.url.clone();
+    util::register_party(&sb, &url, "us-cisa", "US");
+    util::register_party(&sb, &url, "ru-nkcki", "RU");
+    let cisa = ["--config", "us-cisa/config.toml"];
+    let sent: serde_json::Value = serde_json::from_str(&sb.run_ok(&[
+        cisa[0], cisa[1], "--json", "send", "--to", "ru-nkcki", "--priority", "routine",
+        "--title", "t", "-m", "a notice",
+    ]))
+    .unwrap();
+    let case = sent["case"].as_str().unwrap().to_owned();
+    let nkcki = ["--config", "ru-nkcki/config.toml"];
+    sb.run_ok(&[nkcki[0], nkcki[1], "ack", &case, "-m", "seen"]);
+
+    let out = sb.run_ok(&[
+        cisa[0], cisa[1], "--json", "receipts", &case, "--cosigned", "--witness-policy",
+        "policy2.toml",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let receipts = v["receipts"].as_array().unwrap();
+    let kinds: Vec<&str> = receipts.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["notice", "delivered", "acknowledged"], "{out}");
+    for r in receipts {
+        assert_eq!(r["witnesses"].as_array().unwrap().len(), 2, "{r}");
+        let file = r["file"].as_str().unwrap();
+        assert!(file.ends_with(".cosigned.tlog-proof"), "{file}");
+        let verified = sb.run_ok(&[
+            "verify",
+            file,
+            "--vkey",
+            "hl/log.vkey",
+            "--witness-policy",
+            "policy2.toml",
+        ]);
+        assert!(verified.contains("witness policy met: cosigned by 2"), "{verified}");
+    }
+
+    // One witness down: the new update is never under a 2-of-2 checkpoint.
+    drop(w2);
+    sb.run_ok(&[cisa[0], cisa[1], "update", &case, "-m", "more"]);
+    let started = Instant::now();
+    let err = sb.run_err(&[cisa[0], cisa[1], "receipts", &case, "--cosigned", "--wait", "2"]);
+    assert!(
+        err.contains("no checkpoint cosigned by the log's witnesses covers statement")
+            && err.contains("(update)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let out = sb.run_ok(&[cisa[0], cisa[1], "--json", "receipts", &case]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["receipts"].as_array().unwrap().len(), 4, "{out}");
+    drop(w1);
+    server.stop();
+}
