@@ -270,15 +270,17 @@ fn per_core_rates() -> (f64, f64) {
     (one, fast)
 }
 
-/// The log served over HTTP by a thread of this process.
-struct InProcessServer {
-    url: String,
+/// A data directory served over HTTP (`hotline serve`) by a thread of this process.
+pub(crate) struct InProcessServer {
+    /// Its base URL.
+    pub(crate) url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<()>>>,
 }
 
 impl InProcessServer {
-    fn start(log: OpenLog) -> Result<InProcessServer> {
+    /// Serves `log` on a loopback port.
+    pub(crate) fn start(log: OpenLog) -> Result<InProcessServer> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -314,7 +316,8 @@ impl InProcessServer {
         }
     }
 
-    fn stop(mut self) -> Result<()> {
+    /// Stops serving and shuts the sequencer down.
+    pub(crate) fn stop(mut self) -> Result<()> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod bench_audit;
 mod bench_submit;
+mod bench_witness;
 mod client;
 mod config;
 mod datadir;
@@ -390,6 +391,8 @@ enum BenchCommand {
     Submit(bench_submit::BenchSubmitArgs),
     /// Audit a large synthetic log (created once in --dir): statements verified per second.
     Audit(bench_audit::BenchAuditArgs),
+    /// Time from submission until a receipt can carry the witnesses' cosignatures.
+    Witness(bench_witness::BenchWitnessArgs),
 }
 
 fn main() -> ExitCode {
@@ -619,6 +622,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             args.json = json;
             bench_audit::run_and_print(&args)
+        }
+        Command::Bench {
+            command: BenchCommand::Witness(mut args),
+        } => {
+            args.json = json;
+            bench_witness::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Fsck(args) => fsck::run(&args, json),

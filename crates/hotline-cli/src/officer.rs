@@ -540,13 +540,15 @@ impl Officer {
                     &[&log_key as &dyn NoteVerifier],
                 )
                 .map_err(|e| {
-                    anyhow!("the receipt of statement {} does not verify: {e}", step.index)
+                    anyhow!(
+                        "the receipt of statement {} does not verify: {e}",
+                        step.index
+                    )
                 })?;
             let witnesses = match policy {
                 Some(p) => {
-                    crate::logsync::check_witnesses(p, &note, &cp).map_err(|e| {
-                        anyhow!("the receipt of statement {}: {e}", step.index)
-                    })?;
+                    crate::logsync::check_witnesses(p, &note, &cp)
+                        .map_err(|e| anyhow!("the receipt of statement {}: {e}", step.index))?;
                     Some(p.valid_cosigners(&note))
                 }
                 None => None,

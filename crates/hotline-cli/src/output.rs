@@ -215,7 +215,9 @@ pub fn receipts(
     receipts: &[crate::officer::FetchedReceipt],
 ) -> Result<()> {
     if json {
-        return print_json(&serde_json::json!({ "case": case, "cosigned": cosigned, "receipts": receipts }));
+        return print_json(
+            &serde_json::json!({ "case": case, "cosigned": cosigned, "receipts": receipts }),
+        );
     }
     for r in receipts {
         let witnesses = match (&r.witnesses, cosigned) {

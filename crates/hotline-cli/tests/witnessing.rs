@@ -488,8 +488,18 @@ fn an_officer_fetches_cosigned_receipts_of_a_case() {
     util::register_party(&sb, &url, "ru-nkcki", "RU");
     let cisa = ["--config", "us-cisa/config.toml"];
     let sent: serde_json::Value = serde_json::from_str(&sb.run_ok(&[
-        cisa[0], cisa[1], "--json", "send", "--to", "ru-nkcki", "--priority", "routine",
-        "--title", "t", "-m", "a notice",
+        cisa[0],
+        cisa[1],
+        "--json",
+        "send",
+        "--to",
+        "ru-nkcki",
+        "--priority",
+        "routine",
+        "--title",
+        "t",
+        "-m",
+        "a notice",
     ]))
     .unwrap();
     let case = sent["case"].as_str().unwrap().to_owned();
@@ -497,12 +507,21 @@ fn an_officer_fetches_cosigned_receipts_of_a_case() {
     sb.run_ok(&[nkcki[0], nkcki[1], "ack", &case, "-m", "seen"]);
 
     let out = sb.run_ok(&[
-        cisa[0], cisa[1], "--json", "receipts", &case, "--cosigned", "--witness-policy",
+        cisa[0],
+        cisa[1],
+        "--json",
+        "receipts",
+        &case,
+        "--cosigned",
+        "--witness-policy",
         "policy2.toml",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let receipts = v["receipts"].as_array().unwrap();
-    let kinds: Vec<&str> = receipts.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = receipts
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["notice", "delivered", "acknowledged"], "{out}");
     for r in receipts {
         assert_eq!(r["witnesses"].as_array().unwrap().len(), 2, "{r}");
@@ -516,14 +535,25 @@ fn an_officer_fetches_cosigned_receipts_of_a_case() {
             "--witness-policy",
             "policy2.toml",
         ]);
-        assert!(verified.contains("witness policy met: cosigned by 2"), "{verified}");
+        assert!(
+            verified.contains("witness policy met: cosigned by 2"),
+            "{verified}"
+        );
     }
 
     // One witness down: the new update is never under a 2-of-2 checkpoint.
     drop(w2);
     sb.run_ok(&[cisa[0], cisa[1], "update", &case, "-m", "more"]);
     let started = Instant::now();
-    let err = sb.run_err(&[cisa[0], cisa[1], "receipts", &case, "--cosigned", "--wait", "2"]);
+    let err = sb.run_err(&[
+        cisa[0],
+        cisa[1],
+        "receipts",
+        &case,
+        "--cosigned",
+        "--wait",
+        "2",
+    ]);
     assert!(
         err.contains("no checkpoint cosigned by the log's witnesses covers statement")
             && err.contains("(update)"),

@@ -107,6 +107,10 @@ impl KeyTables {
     }
 }
 
+/// Per public key: the key, and (statement number, signature bytes) to verify with it.
+type KeyedSignatures<'a> =
+    HashMap<[u8; 32], (&'a Ed25519Verifier, Vec<(usize, &'a [u8])>), foldhash::fast::RandomState>;
+
 /// Parses a chunk of log entries and verifies each case statement's author signatures with
 /// the author's key in `keys`. Directory statements, statements by authors `keys` does not
 /// know and statements whose signature fails are returned without `verified_with`:
@@ -114,8 +118,9 @@ impl KeyTables {
 pub fn preverify(entries: &[&[u8]], keys: &CurrentKeys, tables: &KeyTables) -> Vec<Preverified> {
     let statements: Vec<Result<SignedStatement, StatementError>> =
         entries.iter().map(|e| SignedStatement::parse(e)).collect();
-    // Per key: (statement number, signature bytes) of every signature to verify.
-    let mut by_key: HashMap<[u8; 32], (&Ed25519Verifier, Vec<(usize, &[u8])>)> = HashMap::new();
+    // Per key: (statement number, signature bytes) of every signature to verify. Keyed by
+    // public keys the directory holds: foldhash, seeded per process, is enough.
+    let mut by_key: KeyedSignatures<'_> = HashMap::default();
     let mut pending = vec![0usize; statements.len()];
     for (i, s) in statements.iter().enumerate() {
         let Ok(s) = s else { continue };
@@ -177,6 +182,24 @@ fn note_text(s: &Result<SignedStatement, StatementError>) -> &[u8] {
         Ok(s) => s.note.text().as_bytes(),
         Err(_) => &[],
     }
+}
+
+/// Whether a log entry looks like a directory statement (its third line is `kind
+/// party-registered`, `kind key-rotated` or `kind party-revoked`), without parsing it: for
+/// scheduling only (a replay lets the statements after one wait for the keys it changes),
+/// never for a decision — a wrong guess costs time, not correctness.
+pub fn changes_directory(entry: &[u8]) -> bool {
+    let mut lines = entry.splitn(4, |b| *b == b'\n');
+    let (Some(format), Some(_origin), Some(kind)) = (lines.next(), lines.next(), lines.next())
+    else {
+        return false;
+    };
+    format == crate::statement::FORMAT_LINE.as_bytes()
+        && kind
+            .strip_prefix(b"kind ")
+            .and_then(|k| std::str::from_utf8(k).ok())
+            .and_then(|k| k.parse::<crate::vocab::Kind>().ok())
+            .is_some_and(crate::vocab::Kind::is_directory_kind)
 }
 
 /// The signatures [`crate::hotline::verify_author_signature`] checks: those of the note by a

@@ -49,11 +49,11 @@ impl FixedBaseTable {
             let mut multiple = base;
             for _ in 0..HALF {
                 points.push(multiple);
-                multiple = &multiple + &base;
+                multiple += &base;
             }
             // `multiple` is now [HALF + 1]base; the next window's base is [2 · HALF]base.
             let last = points[points.len() - 1];
-            base = &last + &last;
+            base = last + last;
         }
         FixedBaseTable(points.into_boxed_slice())
     }
@@ -72,8 +72,8 @@ impl FixedBaseTable {
             let row = j * HALF;
             match digit {
                 0 => {}
-                d if d > 0 => acc = &acc + &self.0[row + d as usize - 1],
-                d => acc = &acc - &self.0[row + (-d) as usize - 1],
+                d if d > 0 => acc += &self.0[row + d as usize - 1],
+                d => acc -= &self.0[row + (-d) as usize - 1],
             }
         }
         debug_assert_eq!(
@@ -143,7 +143,7 @@ impl PrecomputedVerifier {
                     .finalize()
                     .into(),
             );
-            computed.push(&b.mul(&s) + &self.minus_a.mul(&k));
+            computed.push(b.mul(&s) + self.minus_a.mul(&k));
             which.push(i);
         }
         let encoded = EdwardsPoint::compress_batch_alloc(&computed);
