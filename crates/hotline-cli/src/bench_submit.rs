@@ -1090,7 +1090,7 @@ fn thread_cpu_seconds() -> Option<f64> {
 
 /// CPU seconds (user + system) of a process or thread from its /proc stat file (clock ticks
 /// of 1/100 s, as on every Linux configuration we run on).
-fn proc_cpu_seconds(path: &str) -> Option<f64> {
+pub(crate) fn proc_cpu_seconds(path: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(path).ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
