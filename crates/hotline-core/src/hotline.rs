@@ -339,6 +339,9 @@ impl Hotline {
         if st.kind.is_directory_kind() {
             return self.check_directory(s);
         }
+        if st.kind == Kind::Shared && st.author.is_operator() {
+            return self.check_shared_by_operator(s);
+        }
         let author_key = &self.current_key(&st.author)?.verifier;
         verify_author_signature(s, author_key)?;
         self.check_case(st)
@@ -363,6 +366,20 @@ impl Hotline {
             )));
         }
         self.check_case(st)
+    }
+
+    /// A `shared` statement by the operator: it records that the party named in its `party`
+    /// line, authenticated by its API credential, published the objects. The operator signs it;
+    /// the party must be registered and not revoked.
+    fn check_shared_by_operator(&self, s: &SignedStatement) -> Result<(), DomainError> {
+        let st = &s.statement;
+        let party = st.party.clone().ok_or(StatementError::Missing {
+            kind: st.kind,
+            key: "party",
+        })?;
+        self.current_key(&party)?;
+        let operator = &self.current_key(&PartyId::operator())?.verifier;
+        check_signatures(&s.note, &[(operator, "the operator")], &[])
     }
 
     fn check_genesis(&self, s: &SignedStatement) -> Result<(), DomainError> {
@@ -448,6 +465,10 @@ impl Hotline {
     }
 
     fn check_case(&self, st: &Statement) -> Result<(), DomainError> {
+        // A party's own `shared` statement: its signature (checked by the caller) is all.
+        if st.kind == Kind::Shared {
+            return Ok(());
+        }
         let case_id = st.case.clone().ok_or(StatementError::Missing {
             kind: st.kind,
             key: "case",
@@ -602,6 +623,8 @@ impl Hotline {
                     self.directory.revoke(party, index, reason);
                 }
             }
+            // Publications belong to no case; the log itself is their record.
+            Kind::Shared => {}
             _ => {
                 let Some(case_id) = st.case.clone() else {
                     return;
