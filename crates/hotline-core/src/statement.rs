@@ -292,11 +292,15 @@ fn no_spaces(line: usize, what: &'static str, v: &str) -> Result<String, Stateme
 
 /// A decimal without leading zeros.
 fn decimal(line: usize, what: &str, v: &str) -> Result<u64, StatementError> {
-    let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && (v == "0" || !v.starts_with('0'));
-    v.parse().ok().filter(|_| ok).ok_or_else(|| StatementError::BadLine {
-        line,
-        reason: format!("{what} must be a decimal without leading zeros"),
-    })
+    let ok =
+        !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && (v == "0" || !v.starts_with('0'));
+    v.parse()
+        .ok()
+        .filter(|_| ok)
+        .ok_or_else(|| StatementError::BadLine {
+            line,
+            reason: format!("{what} must be a decimal without leading zeros"),
+        })
 }
 
 impl Statement {
@@ -640,7 +644,10 @@ impl Statement {
             ("objects-sha256", self.objects.is_some()),
         ];
         for (key, is_there) in present {
-            match (rule(kind, key, has_payload, emergency, by_operator), is_there) {
+            match (
+                rule(kind, key, has_payload, emergency, by_operator),
+                is_there,
+            ) {
                 (Some(true), false) => return Err(StatementError::Missing { kind, key }),
                 (None, true) => return Err(StatementError::NotAllowed { kind, key }),
                 _ => {}

@@ -659,7 +659,13 @@ fn shared_statements_by_the_party_or_recorded_by_the_operator() {
     use hotline_core::vocab::{Collection, Tlp};
     let mut w = World::new();
     // The party's own signature.
-    let s = w.sign(shared("us-cisa", None, Collection::Shared, Tlp::Green, at(10)));
+    let s = w.sign(shared(
+        "us-cisa",
+        None,
+        Collection::Shared,
+        Tlp::Green,
+        at(10),
+    ));
     let text = String::from_utf8_lossy(&s.bytes).into_owned();
     assert!(text.contains("\nkind shared\n") && text.contains("\ncollection shared\n"));
     let back = SignedStatement::parse(&s.bytes).unwrap();
@@ -693,7 +699,13 @@ fn shared_statements_by_the_party_or_recorded_by_the_operator() {
             key: "party"
         })
     );
-    let party_line = shared("us-cisa", Some("us-cisa"), Collection::Shared, Tlp::Green, at(40));
+    let party_line = shared(
+        "us-cisa",
+        Some("us-cisa"),
+        Collection::Shared,
+        Tlp::Green,
+        at(40),
+    );
     assert_eq!(
         party_line.check_shape(),
         Err(StatementError::NotAllowed {

@@ -342,6 +342,7 @@ impl HotlineService {
                 let side = EntrySide {
                     payload,
                     credential: None,
+                    taxii: None,
                 };
                 let pending = self.seq.submit_with(s.bytes.clone(), side)?;
                 state.apply_checked(&s);
@@ -426,6 +427,7 @@ impl HotlineService {
                 token_hash: hash,
                 party: hotline_core::vocab::OPERATOR.to_owned(),
             }),
+            taxii: None,
         };
         self.submit_operator(s, side).await?;
         self.grant(hash, PartyId::operator());
@@ -473,6 +475,7 @@ impl HotlineService {
                 token_hash: hash,
                 party: party.to_string(),
             }),
+            taxii: None,
         };
         let submitted = self.submit_operator(s, side).await?;
         if submitted.new {
