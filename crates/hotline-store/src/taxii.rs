@@ -152,6 +152,92 @@ pub fn version_key(t: &str) -> String {
     out
 }
 
+/// A time in microseconds since the Unix epoch as a STIX/TAXII timestamp with microseconds:
+/// `2021-07-03T10:00:00.000000Z`.
+pub fn format_timestamp_us(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
+/// Parses a STIX timestamp (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, UTC) to microseconds since the
+/// Unix epoch, digits beyond the microsecond cut off (rounded down).
+pub fn parse_timestamp_us(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    if b.len() < 20 || *b.last()? != b'Z' || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = t.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let days_in_month = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d < 1 || d > days_in_month || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let frac = &t[19..t.len() - 1];
+    let micros = if frac.is_empty() {
+        0
+    } else {
+        let digits = frac.strip_prefix('.')?;
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let mut padded: String = digits.chars().take(6).collect();
+        while padded.len() < 6 {
+            padded.push('0');
+        }
+        padded.parse::<i64>().ok()?
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
 /// The `WHERE` clause (without `WHERE`) and its parameters for `q`, with `ph(n)` writing the
 /// n-th (1-based) placeholder in the backend's syntax. Parameters are `i64` or `String`.
 pub(crate) fn where_clause(q: &TaxiiQuery, ph: impl Fn(usize) -> String) -> (String, Vec<Param>) {
@@ -227,5 +313,20 @@ mod tests {
         assert!(a < c && c < b && b < d, "{a} {b} {c} {d}");
         assert_eq!(a, "2021-07-03T10:00:00.000000000Z");
         assert_eq!(version_key("not a time"), "not a time");
+    }
+
+    #[test]
+    fn timestamps_round_trip_in_microseconds() {
+        let t = "2021-07-03T10:00:00.123456Z";
+        let us = parse_timestamp_us(t).unwrap();
+        assert_eq!(us, 1_625_306_400_123_456);
+        assert_eq!(format_timestamp_us(us), t);
+        assert_eq!(parse_timestamp_us("2021-07-03T10:00:00Z"), Some(1_625_306_400_000_000));
+        assert_eq!(parse_timestamp_us("2021-07-03T10:00:00.1234567Z"), Some(1_625_306_400_123_456));
+        assert_eq!(format_timestamp_us(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(parse_timestamp_us("2024-02-29T23:59:59Z").map(format_timestamp_us).as_deref(), Some("2024-02-29T23:59:59.000000Z"));
+        for bad in ["2021-02-29T00:00:00Z", "2021-07-03 10:00:00Z", "2021-07-03T10:00:00", "2021-07-03T10:00:00.Z", "x"] {
+            assert_eq!(parse_timestamp_us(bad), None, "{bad}");
+        }
     }
 }
