@@ -144,7 +144,8 @@ pub struct Publication {
     /// it) and the objects once their `date_added` (and, for objects with neither `modified`
     /// nor `created`, their version) is set.
     #[allow(clippy::type_complexity)]
-    pub status: Box<dyn FnOnce(&Hash, &[hotline_store::taxii::TaxiiObject]) -> (String, Vec<u8>) + Send>,
+    pub status:
+        Box<dyn FnOnce(&Hash, &[hotline_store::taxii::TaxiiObject]) -> (String, Vec<u8>) + Send>,
 }
 
 /// The hotline service.
@@ -437,7 +438,10 @@ impl HotlineService {
                 };
                 let show = |o: &Option<ObjectsCommitment>| {
                     o.as_ref().map_or("nothing".to_owned(), |o| {
-                        format!("{} bytes with SHA-256 {} and {} objects", o.size, o.sha256, o.count)
+                        format!(
+                            "{} bytes with SHA-256 {} and {} objects",
+                            o.size, o.sha256, o.count
+                        )
                     })
                 };
                 expect(

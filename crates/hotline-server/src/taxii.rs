@@ -220,7 +220,10 @@ impl IntoResponse for TaxiiError {
         }
         let mut resp = (
             self.status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE_TAXII))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(MEDIA_TYPE_TAXII),
+            )],
             body.to_string(),
         )
             .into_response();
@@ -358,13 +361,13 @@ fn caller(t: &Taxii, headers: &HeaderMap) -> Result<Option<PartyId>, TaxiiError>
             .decode(rest.trim())
             .ok()
             .and_then(|d| String::from_utf8(d).ok())
-            .ok_or_else(|| unauthorized("HTTP Basic credentials must be base64 of user:password"))?;
-        let (user, token) = decoded
-            .split_once(':')
-            .ok_or_else(|| unauthorized("HTTP Basic credentials must be base64 of user:password"))?;
-        t.service
-            .authenticate(token)
-            .filter(|p| p.as_str() == user)
+            .ok_or_else(|| {
+                unauthorized("HTTP Basic credentials must be base64 of user:password")
+            })?;
+        let (user, token) = decoded.split_once(':').ok_or_else(|| {
+            unauthorized("HTTP Basic credentials must be base64 of user:password")
+        })?;
+        t.service.authenticate(token).filter(|p| p.as_str() == user)
     } else {
         return Err(unauthorized(
             "use HTTP Basic (party id and API token) or Authorization: Bearer <API token>",
@@ -385,7 +388,9 @@ fn check_accept(headers: &HeaderMap) -> Result<(), TaxiiError> {
     let ok = accept.split(',').any(|item| {
         let mut parts = item.split(';').map(str::trim);
         let ty = parts.next().unwrap_or("").to_ascii_lowercase();
-        let params: Vec<String> = parts.map(|p| p.replace(' ', "").to_ascii_lowercase()).collect();
+        let params: Vec<String> = parts
+            .map(|p| p.replace(' ', "").to_ascii_lowercase())
+            .collect();
         let version_ok = params
             .iter()
             .filter(|p| p.starts_with("version="))
@@ -413,7 +418,10 @@ fn check_accept(headers: &HeaderMap) -> Result<(), TaxiiError> {
 fn ok_json(status: StatusCode, body: String) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE_TAXII))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(MEDIA_TYPE_TAXII),
+        )],
         body,
     )
         .into_response()
@@ -627,9 +635,7 @@ fn filters(t: &Taxii, query: Option<&str>, allowed: &[&str]) -> Result<Filters, 
     };
     let mut cursor = None;
     for (k, v) in &pairs {
-        let field = k
-            .strip_prefix("match[")
-            .and_then(|r| r.strip_suffix(']'));
+        let field = k.strip_prefix("match[").and_then(|r| r.strip_suffix(']'));
         match (k.as_str(), field) {
             ("added_after", _) => {
                 f.after_us = Some(parse_timestamp_us(v).ok_or_else(|| {
@@ -799,7 +805,10 @@ async fn get_manifest(
     let mut body = json!({ "more": more });
     if let Some(o) = body.as_object_mut() {
         if more && let Some(last) = rows.last() {
-            o.insert("next".into(), Value::String(encode_next(last.date_added_us)));
+            o.insert(
+                "next".into(),
+                Value::String(encode_next(last.date_added_us)),
+            );
         }
         if !rows.is_empty() {
             let objects: Vec<Value> = rows
@@ -873,12 +882,19 @@ async fn get_versions(
     let mut body = json!({ "more": more });
     if let Some(o) = body.as_object_mut() {
         if more && let Some(last) = rows.last() {
-            o.insert("next".into(), Value::String(encode_next(last.date_added_us)));
+            o.insert(
+                "next".into(),
+                Value::String(encode_next(last.date_added_us)),
+            );
         }
         if !rows.is_empty() {
             o.insert(
                 "versions".into(),
-                Value::Array(rows.iter().map(|r| Value::String(r.version.clone())).collect()),
+                Value::Array(
+                    rows.iter()
+                        .map(|r| Value::String(r.version.clone()))
+                        .collect(),
+                ),
             );
         }
     }
@@ -910,7 +926,7 @@ async fn get_status(
     .map_err(TaxiiError::internal)?;
     match found {
         Some((index, status)) if index < t.service.published_size() => Ok(ok_json(
-                StatusCode::OK,
+            StatusCode::OK,
             String::from_utf8_lossy(&status).into_owned(),
         )),
         _ => Err(TaxiiError::not_found(format!(
@@ -923,7 +939,10 @@ async fn get_status(
 /// Whether a Content-Type is the TAXII 2.1 media type (`version=2.1`, or no version: the
 /// latest).
 fn is_taxii_content_type(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let mut parts = ct.split(';').map(str::trim);
@@ -1030,7 +1049,10 @@ async fn post_objects(
             format!(
                 "{} rule(s) broken; nothing was added. First: {}",
                 list.len(),
-                errs.errors().first().map(ToString::to_string).unwrap_or_default()
+                errs.errors()
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             ),
         );
         err.details = Some(json!({ "errors": list }));
@@ -1078,7 +1100,9 @@ async fn post_objects(
     let raw: RawEnvelope<'_> = serde_json::from_slice(&body)
         .map_err(|e| TaxiiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     if raw.objects.len() != bundle.objects.len() {
-        return Err(TaxiiError::internal("object count changed between two reads"));
+        return Err(TaxiiError::internal(
+            "object count changed between two reads",
+        ));
     }
     let objects: Vec<TaxiiObject> = bundle
         .objects

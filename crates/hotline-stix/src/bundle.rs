@@ -82,7 +82,9 @@ impl Bundle {
         wrapped.insert("id".into(), Value::String(ENVELOPE_BUNDLE_ID.into()));
         wrapped.insert(
             "objects".into(),
-            o.get("objects").cloned().unwrap_or(Value::Array(Vec::new())),
+            o.get("objects")
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new())),
         );
         match Bundle::from_value(&Value::Object(wrapped)) {
             Ok(b) if errs.is_empty() => Ok(b),

@@ -508,6 +508,7 @@ impl LogWriter for PgWriter {
             }
         }
         let size = to_i64(batch.checkpoint.size, "checkpoint size")?;
+        #[allow(clippy::type_complexity)]
         let mut publications: (Vec<i64>, Vec<&str>, Vec<&str>, Vec<&[u8]>, Vec<&[u8]>) =
             Default::default();
         #[allow(clippy::type_complexity)]

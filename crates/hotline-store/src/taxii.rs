@@ -235,7 +235,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// The `WHERE` clause (without `WHERE`) and its parameters for `q`, with `ph(n)` writing the
@@ -301,6 +309,7 @@ pub(crate) enum Param {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -321,11 +330,28 @@ mod tests {
         let us = parse_timestamp_us(t).unwrap();
         assert_eq!(us, 1_625_306_400_123_456);
         assert_eq!(format_timestamp_us(us), t);
-        assert_eq!(parse_timestamp_us("2021-07-03T10:00:00Z"), Some(1_625_306_400_000_000));
-        assert_eq!(parse_timestamp_us("2021-07-03T10:00:00.1234567Z"), Some(1_625_306_400_123_456));
+        assert_eq!(
+            parse_timestamp_us("2021-07-03T10:00:00Z"),
+            Some(1_625_306_400_000_000)
+        );
+        assert_eq!(
+            parse_timestamp_us("2021-07-03T10:00:00.1234567Z"),
+            Some(1_625_306_400_123_456)
+        );
         assert_eq!(format_timestamp_us(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(parse_timestamp_us("2024-02-29T23:59:59Z").map(format_timestamp_us).as_deref(), Some("2024-02-29T23:59:59.000000Z"));
-        for bad in ["2021-02-29T00:00:00Z", "2021-07-03 10:00:00Z", "2021-07-03T10:00:00", "2021-07-03T10:00:00.Z", "x"] {
+        assert_eq!(
+            parse_timestamp_us("2024-02-29T23:59:59Z")
+                .map(format_timestamp_us)
+                .as_deref(),
+            Some("2024-02-29T23:59:59.000000Z")
+        );
+        for bad in [
+            "2021-02-29T00:00:00Z",
+            "2021-07-03 10:00:00Z",
+            "2021-07-03T10:00:00",
+            "2021-07-03T10:00:00.Z",
+            "x",
+        ] {
             assert_eq!(parse_timestamp_us(bad), None, "{bad}");
         }
     }
