@@ -109,7 +109,9 @@ fn run_ok(cmd: &mut Command, what: &str) -> Result<String> {
 }
 
 fn start_hotline(bin: &Path) -> Result<Target> {
-    let dir = tempfile::Builder::new().prefix("hotline-bench-taxii-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("hotline-bench-taxii-")
+        .tempdir()?;
     let w = dir.path();
     let h = |args: &[&str]| {
         let mut c = Command::new(bin);
@@ -138,15 +140,37 @@ fn start_hotline(bin: &Path) -> Result<Target> {
     let url = format!("http://127.0.0.1:{port}");
     h(&["keygen", "--party", "bench", "--out", "bench.key"])?;
     h(&[
-        "party", "request", "--key", "bench.key", "--server", &url, "--name", "Bench",
-        "--jurisdiction", "XX", "--kind", "other", "--contact", "bench@x.invalid", "--out",
+        "party",
+        "request",
+        "--key",
+        "bench.key",
+        "--server",
+        &url,
+        "--name",
+        "Bench",
+        "--jurisdiction",
+        "XX",
+        "--kind",
+        "other",
+        "--contact",
+        "bench@x.invalid",
+        "--out",
         "bench.reg",
     ])?;
     h(&[
-        "party", "add", "--server", &url, "--token-file", "hl/operator.token", "bench.reg",
-        "--token-out", "bench.token",
+        "party",
+        "add",
+        "--server",
+        &url,
+        "--token-file",
+        "hl/operator.token",
+        "bench.reg",
+        "--token-out",
+        "bench.token",
     ])?;
-    let token = std::fs::read_to_string(w.join("bench.token"))?.trim().to_owned();
+    let token = std::fs::read_to_string(w.join("bench.token"))?
+        .trim()
+        .to_owned();
     let list: serde_json::Value = reqwest::blocking::Client::new()
         .get(format!("{url}/taxii2/hotline/collections/"))
         .basic_auth("bench", Some(&token))
@@ -177,7 +201,9 @@ fn basic(user: &str, pass: &str) -> String {
 const COLLECTION: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
 
 fn start_medallion(python: &Path, page: usize) -> Result<Target> {
-    let dir = tempfile::Builder::new().prefix("medallion-bench-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("medallion-bench-")
+        .tempdir()?;
     let data = serde_json::json!({
         "/discovery": {
             "title": "medallion (benchmark)",
@@ -305,7 +331,11 @@ fn measure(
             .send()
             .with_context(|| format!("{name}: POST after {done} objects"))?;
         if !r.status().is_success() {
-            bail!("{name}: POST answered {}: {}", r.status(), r.text().unwrap_or_default());
+            bail!(
+                "{name}: POST answered {}: {}",
+                r.status(),
+                r.text().unwrap_or_default()
+            );
         }
         done += k;
         if budget.is_some_and(|b| started.elapsed() > b) {
@@ -330,7 +360,9 @@ fn measure(
                 .header("authorization", &t.auth)
                 .header("accept", MEDIA);
             let p0 = Instant::now();
-            let r = req.send().with_context(|| format!("{name}: GET after {seen} objects"))?;
+            let r = req
+                .send()
+                .with_context(|| format!("{name}: GET after {seen} objects"))?;
             if !r.status().is_success() {
                 bail!("{name}: GET answered {}", r.status());
             }
@@ -415,20 +447,34 @@ pub fn run(args: &Args) -> Result<()> {
         let h = measure("hotline", &start_hotline(&hotline)?, n, args, None)?;
         show(&h);
         if medallion_ok {
-            match measure("medallion", &start_medallion(&python, args.page)?, n, args, Some(budget)) {
+            match measure(
+                "medallion",
+                &start_medallion(&python, args.page)?,
+                n,
+                args,
+                Some(budget),
+            ) {
                 Ok(m) => {
                     show(&m);
                     last_pair = Some((h.clone(), m));
                 }
                 Err(e) => {
-                    println!("medallion {n:>9} objects: did not finish within the budget ({e:#}); larger sizes skipped");
+                    println!(
+                        "medallion {n:>9} objects: did not finish within the budget ({e:#}); larger sizes skipped"
+                    );
                     medallion_ok = false;
                 }
             }
         }
     }
     if let Some(n) = args.large {
-        show(&measure("hotline", &start_hotline(&hotline)?, n, args, None)?);
+        show(&measure(
+            "hotline",
+            &start_hotline(&hotline)?,
+            n,
+            args,
+            None,
+        )?);
     }
     match last_pair {
         Some((h, m)) => {
