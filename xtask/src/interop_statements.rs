@@ -26,7 +26,9 @@
 //!    the statement's `plaintext-sha256` and the plaintext the case document sent (format,
 //!    salt, title, message, evidence). A third party's identity — and us-cisa's replaced one,
 //!    for what was sent after the rotation — must make `age` fail;
-//! 6. de-bsi is revoked (`party revoke`), and the Go checker audits the whole log with
+//! 6. ru-nkcki publishes over TAXII with `hotline share` (its own signed `shared` statement) and
+//!    de-bsi with a plain TAXII POST (a `shared` statement by the operator naming it);
+//!    de-bsi is revoked (`party revoke`), and the Go checker audits the whole log with
 //!    `-statements`: every statement verifies against its author's key at that point;
 //! 7. tamper cases: copies of log entries, altered, fed to the checker with `-statement-file`
 //!    in place of the original entry (or appended), must each fail with a message naming the
@@ -349,6 +351,37 @@ fn run_in(args: &Args, root: &Path, go: &Path, xmod: &Path, age: &Path, tmp: &Pa
         ),
     );
 
+    // Publications over TAXII 2.1: ru-nkcki's own signed `shared` statement (`hotline share`),
+    // and a plain TAXII POST with de-bsi's credential, which the operator records naming it.
+    let indicators = root.join("interop/taxii/cases/indicator-tlp2-green.json");
+    h.ok(&[
+        "--config".as_ref(),
+        ru.config.as_os_str(),
+        "share".as_ref(),
+        indicators.as_os_str(),
+    ])?;
+    let list = api.get_json(Some(&de.token), "/taxii2/hotline/collections/")?;
+    let shared = list["collections"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["alias"] == "shared"))
+        .and_then(|c| c["id"].as_str())
+        .ok_or_else(|| anyhow!("no shared TAXII collection: {list}"))?
+        .to_owned();
+    let posted = reqwest::blocking::Client::new()
+        .post(format!(
+            "{base}/taxii2/hotline/collections/{shared}/objects/"
+        ))
+        .basic_auth(&de.id, Some(&de.token))
+        .header("content-type", "application/taxii+json;version=2.1")
+        .header("accept", "application/taxii+json;version=2.1")
+        .body(std::fs::read(&indicators)?)
+        .send()?;
+    ensure!(
+        posted.status().as_u16() == 202,
+        "a plain TAXII POST answered {}",
+        posted.status()
+    );
+
     // A revocation, so the log holds every directory kind.
     h.ok(&[
         "party".as_ref(),
@@ -400,6 +433,7 @@ fn run_in(args: &Args, root: &Path, go: &Path, xmod: &Path, age: &Path, tmp: &Pa
         "overdue",
         "declined",
         "withdrawn",
+        "shared",
     ] {
         ensure!(
             summary.contains(&format!(" {kind},")) || summary.contains(&format!(" {kind})")),

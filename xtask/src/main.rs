@@ -1,6 +1,7 @@
 //! `cargo xtask …`: developer chores that CI runs too. Each is a plain Rust program so no step
 //! has to be remembered by hand.
 
+mod bench_taxii;
 mod crash;
 mod interop;
 mod interop_statements;
@@ -24,6 +25,8 @@ enum Command {
     InteropStatements(interop_statements::Args),
     /// Kill a hotline that is appending, again and again, and check nothing receipted is lost.
     Crash(crash::Args),
+    /// hotline's TAXII 2.1 server and medallion (OASIS reference, memory backend) side by side.
+    BenchTaxii(bench_taxii::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         Command::Interop(a) => interop::run(&a),
         Command::InteropStatements(a) => interop_statements::run(&a),
         Command::Crash(a) => crash::run(&a),
+        Command::BenchTaxii(a) => bench_taxii::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

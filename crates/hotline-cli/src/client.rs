@@ -199,4 +199,44 @@ impl ApiClient {
             .map(Some)
             .with_context(|| format!("{what}: unexpected answer from {}", self.base))
     }
+
+    /// POSTs a TAXII body to a collection's objects with the party's signed `shared`
+    /// statement (base64) in the `Hotline-Statement` header; returns the status resource.
+    pub fn post_taxii(
+        &self,
+        collection_id: &str,
+        body: Vec<u8>,
+        statement_b64: &str,
+    ) -> Result<serde_json::Value> {
+        use hotline_server::taxii::{API_ROOT, MEDIA_TYPE_TAXII, STATEMENT_HEADER};
+        let what = "publishing to the TAXII collection";
+        let r = self
+            .req(
+                reqwest::Method::POST,
+                &format!("/taxii2/{API_ROOT}/collections/{collection_id}/objects/"),
+            )
+            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE_TAXII)
+            .header(reqwest::header::ACCEPT, MEDIA_TYPE_TAXII)
+            .header(STATEMENT_HEADER, statement_b64)
+            .body(body);
+        let resp = r
+            .send()
+            .with_context(|| format!("{what}: cannot reach the hotline at {}", self.base))?;
+        let status = resp.status();
+        let text = resp.text().unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|_| anyhow!("{what}: the hotline answered {status}: {text}"))?;
+        if !status.is_success() {
+            let details = v
+                .get("details")
+                .map(|d| format!("\n{d}"))
+                .unwrap_or_default();
+            return Err(anyhow!(
+                "{what}: the hotline answered {status}: {}: {}{details}",
+                v["title"].as_str().unwrap_or(""),
+                v["description"].as_str().unwrap_or(&text)
+            ));
+        }
+        Ok(v)
+    }
 }

@@ -19,6 +19,7 @@ mod prove;
 mod quickstart;
 mod scitt;
 mod serve;
+mod share;
 mod verify;
 mod witness;
 
@@ -85,6 +86,9 @@ enum Command {
         database: Option<String>,
         #[command(flatten)]
         batch: BatchArgs,
+        /// The largest TAXII POST body accepted, bytes (the API root's max_content_length).
+        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        taxii_max_content_length: usize,
     },
     /// Make an officer's keys: an Ed25519 signing key and an age identity (file mode 0600),
     /// and print the public halves.
@@ -109,6 +113,9 @@ enum Command {
     },
     /// Send a notice or a request, opening a case.
     Send(officer::SendArgs),
+    /// Publish STIX 2.1 objects (TLP:CLEAR or TLP:GREEN) to one of the hotline's TAXII 2.1
+    /// collections, with a `shared` statement signed by your key.
+    Share(share::ShareArgs),
     /// Your cases, those waiting on you and nearest their deadline first.
     Inbox,
     /// A case's timeline, each statement with its log index and proof status.
@@ -451,9 +458,14 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             database,
             batch,
+            taxii_max_content_length,
         } => {
             let d = DataDir::new(&dir).with_database(database);
-            let log = OpenLog::open(&d, batch.config())?;
+            let taxii = hotline_server::taxii::TaxiiConfig {
+                max_content_length: taxii_max_content_length,
+                ..Default::default()
+            };
+            let log = OpenLog::open_with(&d, batch.config(), taxii)?;
             let snap = log.view().snapshot();
             let origin = log.view().reader().origin().to_owned();
             let what = if log.service.is_some() {
@@ -508,6 +520,25 @@ fn run(cli: Cli) -> Result<()> {
             let o = officer::Officer::open(cfg)?;
             let r = o.send(&args)?;
             output::sent(json, &r)
+        }
+        Command::Share(args) => {
+            let o = officer::Officer::open(cfg)?;
+            let r = share::run(&o, &args)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "shared {} object(s) ({}) to collection {}: statement {} at log index {}, TAXII status {}\nreceipt: {}",
+                    r.objects,
+                    r.tlp,
+                    r.collection_id,
+                    r.statement_id,
+                    r.index,
+                    r.status_id,
+                    r.receipt_file.display()
+                );
+            }
+            Ok(())
         }
         Command::Inbox => {
             let o = officer::Officer::open(cfg)?;

@@ -303,7 +303,7 @@ impl Officer {
 
     /// Verifies a receipt against the log key and saves it with the statement inside
     /// (`extra` of the tlog-proof), so it stands alone.
-    fn keep_receipt(&self, signed: &SignedStatement, r: &ReceiptDto) -> Result<PathBuf> {
+    pub(crate) fn keep_receipt(&self, signed: &SignedStatement, r: &ReceiptDto) -> Result<PathBuf> {
         let mut proof = TlogProof::parse(r.receipt.as_bytes())
             .map_err(|e| anyhow!("the server's receipt is malformed: {e}"))?;
         let log_key = Ed25519Verifier::from_vkey(&self.hotline.log_vkey)?;
@@ -315,7 +315,13 @@ impl Officer {
             )
             .map_err(|e| anyhow!("the server's receipt does not verify: {e}"))?;
         proof.extra = Some(signed.bytes.clone());
-        let case = r.case.clone().unwrap_or_else(|| "directory".into());
+        let case = r.case.clone().unwrap_or_else(|| {
+            if signed.statement.kind == Kind::Shared {
+                "shared".into()
+            } else {
+                "directory".into()
+            }
+        });
         let dir = self.cfg.receipts_dir().join(&case);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let file = dir.join(format!(

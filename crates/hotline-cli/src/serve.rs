@@ -66,6 +66,15 @@ pub struct OpenLog {
 impl OpenLog {
     /// Locks the directory, checks the stored log and starts the sequencer.
     pub fn open(dir: &DataDir, config: SequencerConfig) -> Result<OpenLog> {
+        Self::open_with(dir, config, hotline_server::taxii::TaxiiConfig::default())
+    }
+
+    /// As [`OpenLog::open`], with TAXII settings.
+    pub fn open_with(
+        dir: &DataDir,
+        config: SequencerConfig,
+        taxii: hotline_server::taxii::TaxiiConfig,
+    ) -> Result<OpenLog> {
         let lock = dir.lock()?;
         let witnessing = witnessing::load_from_dir(dir.path())
             .context("reading the witness policy")?
@@ -106,6 +115,7 @@ impl OpenLog {
             };
             let config = ServiceConfig {
                 policy,
+                taxii,
                 ..ServiceConfig::default()
             };
             let service =

@@ -33,6 +33,7 @@ fn fill(reader: Arc<dyn LogReader>, writer: Box<dyn LogWriter>, signer: Ed25519S
                 let side = EntrySide {
                     payload: (i % 3 == 0).then(|| format!("payload {i}").into_bytes()),
                     credential: None,
+                    taxii: None,
                 };
                 seq.submit_with(entry(i), side).unwrap()
             })

@@ -26,6 +26,7 @@ fn fill(reader: Arc<dyn LogReader>, writer: Box<dyn LogWriter>, signer: Ed25519S
                 let side = EntrySide {
                     payload: (i % 3 == 0).then(|| format!("payload {i}").into_bytes()),
                     credential: None,
+                    taxii: None,
                 };
                 seq.submit_with(format!("migrated entry {i:05}").into_bytes(), side)
                     .unwrap()

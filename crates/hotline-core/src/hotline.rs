@@ -326,6 +326,27 @@ impl Hotline {
     /// Checks that a statement may be appended next: origin, signatures against the directory,
     /// the case's lifecycle, references, deadlines. Changes nothing.
     pub fn check(&self, s: &SignedStatement) -> Result<(), DomainError> {
+        self.check_with(s, None)
+    }
+
+    /// As [`Hotline::check`], for a case statement whose author signature the caller already
+    /// verified with `verified_with` (so that the costly verification can run outside a lock):
+    /// the key must still be the author's current one. Every other statement (genesis,
+    /// directory, the operator's record of a TAXII publication) gets the full check.
+    pub fn check_preverified(
+        &self,
+        s: &SignedStatement,
+        verified_with: &Ed25519Verifier,
+    ) -> Result<(), DomainError> {
+        self.check_with(s, Some(verified_with))
+    }
+
+    /// One dispatch for both: only the author-signature step differs.
+    fn check_with(
+        &self,
+        s: &SignedStatement,
+        verified_with: Option<&Ed25519Verifier>,
+    ) -> Result<(), DomainError> {
         let st = &s.statement;
         if st.origin != self.origin {
             return Err(DomainError::WrongOrigin {
@@ -339,30 +360,36 @@ impl Hotline {
         if st.kind.is_directory_kind() {
             return self.check_directory(s);
         }
+        if st.kind == Kind::Shared && st.author.is_operator() {
+            return self.check_shared_by_operator(s);
+        }
         let author_key = &self.current_key(&st.author)?.verifier;
-        verify_author_signature(s, author_key)?;
+        match verified_with {
+            None => verify_author_signature(s, author_key)?,
+            Some(k) if k == author_key => {}
+            Some(_) => {
+                return Err(DomainError::Signature(format!(
+                    "{}'s key changed while the statement was being checked; sign it with the \
+                     new key",
+                    st.author
+                )));
+            }
+        }
         self.check_case(st)
     }
 
-    /// As [`Hotline::check`], for a case statement whose author signature the caller already
-    /// verified with `verified_with` (so that the costly verification can run outside a lock):
-    /// the key must still be the author's current one. Directory statements get the full check.
-    pub fn check_preverified(
-        &self,
-        s: &SignedStatement,
-        verified_with: &Ed25519Verifier,
-    ) -> Result<(), DomainError> {
+    /// A `shared` statement by the operator: it records that the party named in its `party`
+    /// line, authenticated by its API credential, published the objects. The operator signs it;
+    /// the party must be registered and not revoked.
+    fn check_shared_by_operator(&self, s: &SignedStatement) -> Result<(), DomainError> {
         let st = &s.statement;
-        if st.kind.is_directory_kind() || self.directory.is_empty() || st.origin != self.origin {
-            return self.check(s);
-        }
-        if self.current_key(&st.author)?.verifier != *verified_with {
-            return Err(DomainError::Signature(format!(
-                "{}'s key changed while the statement was being checked; sign it with the new key",
-                st.author
-            )));
-        }
-        self.check_case(st)
+        let party = st.party.clone().ok_or(StatementError::Missing {
+            kind: st.kind,
+            key: "party",
+        })?;
+        self.current_key(&party)?;
+        let operator = &self.current_key(&PartyId::operator())?.verifier;
+        check_signatures(&s.note, &[(operator, "the operator")], &[])
     }
 
     fn check_genesis(&self, s: &SignedStatement) -> Result<(), DomainError> {
@@ -448,6 +475,10 @@ impl Hotline {
     }
 
     fn check_case(&self, st: &Statement) -> Result<(), DomainError> {
+        // A party's own `shared` statement: its signature (checked by the caller) is all.
+        if st.kind == Kind::Shared {
+            return Ok(());
+        }
         let case_id = st.case.clone().ok_or(StatementError::Missing {
             kind: st.kind,
             key: "case",
@@ -602,6 +633,8 @@ impl Hotline {
                     self.directory.revoke(party, index, reason);
                 }
             }
+            // Publications belong to no case; the log itself is their record.
+            Kind::Shared => {}
             _ => {
                 let Some(case_id) = st.case.clone() else {
                     return;

@@ -362,7 +362,7 @@ impl Case {
                 Some(Deadline::Answer) => self.overdue_answer = true,
                 None => {}
             },
-            Notice | Request | PartyRegistered | KeyRotated | PartyRevoked => {}
+            Notice | Request | PartyRegistered | KeyRotated | PartyRevoked | Shared => {}
         }
         self.steps.push(step);
     }

@@ -12,8 +12,8 @@ use hotline_tlog::{Hash, Note, leaf_hash};
 use thiserror::Error;
 
 use crate::vocab::{
-    CaseId, Deadline, DeclineReason, Handling, Justification, Kind, PartyId, PartyKind, Priority,
-    RequestType, RevocationReason, Timestamp, Tlp, VocabError,
+    CaseId, Collection, Deadline, DeclineReason, Handling, Justification, Kind, PartyId, PartyKind,
+    Priority, RequestType, RevocationReason, Timestamp, Tlp, VocabError,
 };
 
 /// First line of every statement.
@@ -79,6 +79,18 @@ pub struct PayloadCommitment {
     pub plaintext_sha256: Hash,
 }
 
+/// What a `shared` statement commits to: the TAXII request body exactly as the server
+/// received it (a TAXII envelope or a STIX bundle), which the server keeps and serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectsCommitment {
+    /// SHA-256 of the body.
+    pub sha256: Hash,
+    /// Its size in bytes.
+    pub size: u64,
+    /// How many STIX objects it holds.
+    pub count: u64,
+}
+
 /// A party's public record in the directory statements.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PartyFields {
@@ -139,6 +151,10 @@ pub struct Statement {
     pub party_fields: PartyFields,
     /// Commitments to the encrypted payload.
     pub payload: Option<PayloadCommitment>,
+    /// The TAXII collection published to (shared).
+    pub collection: Option<Collection>,
+    /// The objects published (shared).
+    pub objects: Option<ObjectsCommitment>,
 }
 
 /// Keys in their fixed order. A statement's lines follow this order; only `ref` and
@@ -167,6 +183,10 @@ const ORDER: &[&str] = &[
     "party-key",
     "party-recipient",
     "contact",
+    "collection",
+    "objects-sha256",
+    "objects-size",
+    "objects-count",
     "payload-sha256",
     "payload-size",
     "plaintext-sha256",
@@ -177,8 +197,15 @@ fn rank(key: &str) -> Option<usize> {
 }
 
 /// Whether a key is required (`Some(true)`), optional (`Some(false)`) or not allowed (`None`)
-/// for a kind. `ref` counts as required when at least one is needed.
-fn rule(kind: Kind, key: &str, has_payload: bool, emergency: bool) -> Option<bool> {
+/// for a kind. `ref` counts as required when at least one is needed. `by_operator`: the
+/// operator is the author (a `shared` statement then names the party in `party`).
+fn rule(
+    kind: Kind,
+    key: &str,
+    has_payload: bool,
+    emergency: bool,
+    by_operator: bool,
+) -> Option<bool> {
     use Kind::*;
     let follow_up = matches!(
         kind,
@@ -190,6 +217,10 @@ fn rule(kind: Kind, key: &str, has_payload: bool, emergency: bool) -> Option<boo
         "priority" => matches!(kind, Notice | Request).then_some(true),
         "request-type" => (kind == Request).then_some(true),
         "justification" => (kind == Request && emergency).then_some(true),
+        "tlp" if kind == Shared => Some(true),
+        "collection" | "objects-sha256" | "objects-size" | "objects-count" => {
+            (kind == Shared).then_some(true)
+        }
         "handling" | "tlp" => {
             if matches!(kind, Notice | Request) || (has_payload && kind.may_carry_payload()) {
                 Some(true)
@@ -207,7 +238,7 @@ fn rule(kind: Kind, key: &str, has_payload: bool, emergency: bool) -> Option<boo
                 None
             }
         }
-        "party" => kind.is_directory_kind().then_some(true),
+        "party" => (kind.is_directory_kind() || (kind == Shared && by_operator)).then_some(true),
         "party-name" | "jurisdiction" | "party-kind" | "contact" => {
             (kind == PartyRegistered).then_some(true)
         }
@@ -259,6 +290,19 @@ fn no_spaces(line: usize, what: &'static str, v: &str) -> Result<String, Stateme
     Ok(v.to_owned())
 }
 
+/// A decimal without leading zeros.
+fn decimal(line: usize, what: &str, v: &str) -> Result<u64, StatementError> {
+    let ok =
+        !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && (v == "0" || !v.starts_with('0'));
+    v.parse()
+        .ok()
+        .filter(|_| ok)
+        .ok_or_else(|| StatementError::BadLine {
+            line,
+            reason: format!("{what} must be a decimal without leading zeros"),
+        })
+}
+
 impl Statement {
     /// A statement of `kind` with the fields every statement has; fill the rest before use.
     pub fn new(origin: &str, kind: Kind, author: PartyId, time: Timestamp) -> Statement {
@@ -283,6 +327,8 @@ impl Statement {
             party: None,
             party_fields: PartyFields::default(),
             payload: None,
+            collection: None,
+            objects: None,
         }
     }
 
@@ -361,6 +407,14 @@ impl Statement {
         }
         if let Some(v) = &f.contact {
             line("contact", v);
+        }
+        if let Some(c) = self.collection {
+            line("collection", c.as_str());
+        }
+        if let Some(o) = &self.objects {
+            line("objects-sha256", &o.sha256.to_base64());
+            line("objects-size", &o.size.to_string());
+            line("objects-count", &o.count.to_string());
         }
         if let Some(p) = &self.payload {
             line("payload-sha256", &p.sha256.to_base64());
@@ -491,8 +545,33 @@ impl Statement {
                     s.party_fields.recipients.push(r);
                 }
                 "contact" => s.party_fields.contact = Some(check_free_text(n, "contact", v)?),
+                "collection" => s.collection = Some(vocab(n, v.parse())?),
                 "payload-sha256" | "payload-size" | "plaintext-sha256" => {}
+                "objects-sha256" | "objects-size" | "objects-count" => {}
                 _ => {}
+            }
+        }
+        let objects_keys = [
+            get("objects-sha256"),
+            get("objects-size"),
+            get("objects-count"),
+        ];
+        match objects_keys {
+            [None, None, None] => {}
+            [Some((n1, h)), Some((n2, size)), Some((n3, count))] => {
+                s.objects = Some(ObjectsCommitment {
+                    sha256: Hash::from_base64(h).ok_or_else(|| StatementError::BadLine {
+                        line: n1,
+                        reason: "expected the base64 of a SHA-256 hash".into(),
+                    })?,
+                    size: decimal(n2, "objects-size", size)?,
+                    count: decimal(n3, "objects-count", count)?,
+                });
+            }
+            _ => {
+                return Err(StatementError::Inconsistent(
+                    "objects-sha256, objects-size and objects-count come together".into(),
+                ));
             }
         }
         let payload_keys = [
@@ -536,7 +615,8 @@ impl Statement {
         let kind = self.kind;
         let emergency = self.request_type == Some(RequestType::Emergency);
         let has_payload = self.payload.is_some();
-        let present: [(&'static str, bool); 20] = [
+        let by_operator = self.author.is_operator();
+        let present: [(&'static str, bool); 22] = [
             ("case", self.case.is_some()),
             ("recipient", self.recipient.is_some()),
             ("priority", self.priority.is_some()),
@@ -560,9 +640,14 @@ impl Statement {
             ("party-recipient", !self.party_fields.recipients.is_empty()),
             ("contact", self.party_fields.contact.is_some()),
             ("payload-sha256", has_payload),
+            ("collection", self.collection.is_some()),
+            ("objects-sha256", self.objects.is_some()),
         ];
         for (key, is_there) in present {
-            match (rule(kind, key, has_payload, emergency), is_there) {
+            match (
+                rule(kind, key, has_payload, emergency, by_operator),
+                is_there,
+            ) {
                 (Some(true), false) => return Err(StatementError::Missing { kind, key }),
                 (None, true) => return Err(StatementError::NotAllowed { kind, key }),
                 _ => {}
@@ -593,7 +678,29 @@ impl Statement {
                 "a delivered statement names exactly one delivered statement".into(),
             ));
         }
-        if kind.is_operator_kind() != self.author.is_operator() {
+        if kind == Kind::Shared {
+            if !matches!(self.tlp, Some(Tlp::Clear | Tlp::Green)) {
+                return Err(StatementError::Inconsistent(
+                    "only TLP:CLEAR and TLP:GREEN objects are shared: tlp must be clear or green"
+                        .into(),
+                ));
+            }
+            if self.collection == Some(Collection::Public) && self.tlp != Some(Tlp::Clear) {
+                return Err(StatementError::Inconsistent(
+                    "the public collection takes TLP:CLEAR objects only: tlp must be clear".into(),
+                ));
+            }
+            if self.party.as_ref().is_some_and(PartyId::is_operator) {
+                return Err(StatementError::Inconsistent(
+                    "a shared statement names the publishing party, never the operator".into(),
+                ));
+            }
+            if self.objects.as_ref().is_some_and(|o| o.count == 0) {
+                return Err(StatementError::Inconsistent(
+                    "a shared statement publishes at least one object".into(),
+                ));
+            }
+        } else if kind.is_operator_kind() != self.author.is_operator() {
             return Err(StatementError::Inconsistent(if kind.is_operator_kind() {
                 format!("only the operator makes {kind} statements")
             } else {

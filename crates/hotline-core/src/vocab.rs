@@ -100,13 +100,17 @@ code_list!(
         KeyRotated => "key-rotated",
         /// Operator: a party's keys may no longer sign.
         PartyRevoked => "party-revoked",
+        /// A party published STIX objects to a TAXII collection of the hotline: signed by the
+        /// party (`hotline share`), or by the operator naming the party whose API credential
+        /// posted them (a plain TAXII client).
+        Shared => "shared",
     }
 );
 
 impl Kind {
-    /// Statements about a case (everything but the directory kinds).
+    /// Statements about a case (everything but the directory kinds and `shared`).
     pub fn is_case_kind(self) -> bool {
-        !self.is_directory_kind()
+        !self.is_directory_kind() && self != Kind::Shared
     }
 
     /// Statements that change the party directory.
@@ -117,7 +121,8 @@ impl Kind {
         )
     }
 
-    /// Statements only the operator signs as author.
+    /// Statements only the operator signs as author. (`shared` is not one: a party signs it,
+    /// or the operator records, under its own signature, what a party's credential posted.)
     pub fn is_operator_kind(self) -> bool {
         matches!(self, Kind::Delivered | Kind::Overdue) || self.is_directory_kind()
     }
@@ -256,6 +261,19 @@ code_list!(
         Operator => "operator",
         /// Anything else.
         Other => "other",
+    }
+);
+
+code_list!(
+    /// The TAXII collection a `shared` statement published to.
+    Collection, "collection", {
+        /// The collection every registered party reads and writes (TLP:CLEAR and TLP:GREEN).
+        Shared => "shared",
+        /// The collection anyone reads without credentials (TLP:CLEAR only).
+        Public => "public",
+        /// The publishing party's own collection: every party reads it, only its owner writes
+        /// (TLP:CLEAR and TLP:GREEN).
+        Own => "own",
     }
 );
 

@@ -7,7 +7,7 @@
 mod fixture;
 
 use fixture::*;
-use hotline_core::vocab::{Deadline, Kind};
+use hotline_core::vocab::{Collection, Deadline, Kind, Tlp};
 use hotline_core::{DeadlinePolicy, Hotline, SignedStatement};
 
 fn doc() -> String {
@@ -108,6 +108,26 @@ fn print_examples() {
             "us-cisa",
             &[ack],
             ans_by.plus(3600),
+        ),
+    );
+    let _ = show(
+        &mut w,
+        shared(
+            "us-cisa",
+            None,
+            Collection::Shared,
+            Tlp::Green,
+            ans_by.plus(7200),
+        ),
+    );
+    let _ = show(
+        &mut w,
+        shared(
+            "operator",
+            Some("ru-nkcki"),
+            Collection::Public,
+            Tlp::Clear,
+            ans_by.plus(7260),
         ),
     );
 }

@@ -653,3 +653,112 @@ fn deadlines_shorter_than_the_policy_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn shared_statements_by_the_party_or_recorded_by_the_operator() {
+    use hotline_core::vocab::{Collection, Tlp};
+    let mut w = World::new();
+    // The party's own signature.
+    let s = w.sign(shared(
+        "us-cisa",
+        None,
+        Collection::Shared,
+        Tlp::Green,
+        at(10),
+    ));
+    let text = String::from_utf8_lossy(&s.bytes).into_owned();
+    assert!(text.contains("\nkind shared\n") && text.contains("\ncollection shared\n"));
+    let back = SignedStatement::parse(&s.bytes).unwrap();
+    assert_eq!(back.statement, s.statement);
+    w.apply(s).unwrap();
+    // The operator's record of a party's TAXII POST names the party.
+    let op = w.sign(shared(
+        "operator",
+        Some("ru-nkcki"),
+        Collection::Public,
+        Tlp::Clear,
+        at(20),
+    ));
+    w.apply(op).unwrap();
+    assert_eq!(w.hotline.cases().count(), 0, "publications open no case");
+
+    // Signed by someone else than its author.
+    let mut forged = shared("us-cisa", None, Collection::Own, Tlp::Green, at(30));
+    forged.time = at(31);
+    let by_fbi = SignedStatement::sign(forged, &[w.key("us-fbi")]).unwrap();
+    assert!(matches!(
+        w.hotline.check(&by_fbi),
+        Err(DomainError::Signature(_))
+    ));
+    // The operator must name the party, and a party must not.
+    let no_party = shared("operator", None, Collection::Shared, Tlp::Green, at(40));
+    assert_eq!(
+        no_party.check_shape(),
+        Err(StatementError::Missing {
+            kind: Kind::Shared,
+            key: "party"
+        })
+    );
+    let party_line = shared(
+        "us-cisa",
+        Some("us-cisa"),
+        Collection::Shared,
+        Tlp::Green,
+        at(40),
+    );
+    assert_eq!(
+        party_line.check_shape(),
+        Err(StatementError::NotAllowed {
+            kind: Kind::Shared,
+            key: "party"
+        })
+    );
+    // Only CLEAR and GREEN are shared, and only CLEAR is public.
+    for (c, t) in [
+        (Collection::Shared, Tlp::Amber),
+        (Collection::Own, Tlp::Red),
+        (Collection::Public, Tlp::Green),
+    ] {
+        let st = shared("us-cisa", None, c, t, at(50));
+        assert!(
+            matches!(st.check_shape(), Err(StatementError::Inconsistent(m)) if m.contains("tlp")),
+            "{c} {t}"
+        );
+    }
+    // A shared statement belongs to no case.
+    let mut with_case = shared("us-cisa", None, Collection::Shared, Tlp::Green, at(60));
+    with_case.case = Some(case_id(1));
+    assert_eq!(
+        with_case.check_shape(),
+        Err(StatementError::NotAllowed {
+            kind: Kind::Shared,
+            key: "case"
+        })
+    );
+    // The operator cannot record a publication by a revoked party.
+    let rev = {
+        let mut st = Statement::new(ORIGIN, Kind::PartyRevoked, pid("operator"), at(70));
+        st.party = Some(pid("us-fbi"));
+        st.revocation_reason = Some(RevocationReason::Retired);
+        w.sign(st)
+    };
+    w.apply(rev).unwrap();
+    let late = w.sign(shared(
+        "operator",
+        Some("us-fbi"),
+        Collection::Shared,
+        Tlp::Green,
+        at(80),
+    ));
+    assert!(matches!(
+        w.hotline.check(&late),
+        Err(DomainError::Revoked(_))
+    ));
+    // Lines out of place are refused by the parser, as for every kind.
+    let text = String::from_utf8_lossy(&w.log[4].bytes).into_owned();
+    let swapped = text.replace("collection shared\n", "").replace(
+        "objects-count 12\n",
+        "objects-count 12\ncollection shared\n",
+    );
+    assert!(SignedStatement::parse(swapped.as_bytes()).is_err());
+}

@@ -181,3 +181,34 @@ fn directory_statements_are_recognised_for_scheduling() {
     ));
     assert!(!hotline_core::replay::changes_directory(b""));
 }
+
+#[test]
+fn the_operators_record_of_a_revoked_partys_publication_is_refused_ahead_too() {
+    use hotline_core::vocab::{Collection, RevocationReason, Tlp};
+    let mut w = World::new();
+    let mut rev = Statement::new(ORIGIN, Kind::PartyRevoked, pid("operator"), at(10));
+    rev.party = Some(pid("us-fbi"));
+    rev.revocation_reason = Some(RevocationReason::Retired);
+    let rev = w.sign(rev);
+    w.log.push(rev);
+    // Signed by the operator, whose key verifies ahead: the rule that the named party is
+    // registered and not revoked must still be applied.
+    let late = w.sign(shared(
+        "operator",
+        Some("us-fbi"),
+        Collection::Shared,
+        Tlp::Green,
+        at(20),
+    ));
+    w.log.push(late);
+    let (_, e1) = one_by_one(&w.log);
+    let (i, error) = e1.clone().unwrap();
+    assert_eq!(i, w.log.len() - 1);
+    assert!(error.contains("revoked"), "{error}");
+    let everything = keys_after(&w.log, w.log.len() - 1);
+    for chunk in [1, 100] {
+        let (_, e2, pre) = ahead(&w.log, chunk, |_| everything.clone());
+        assert!(pre > 0, "the operator's signature was verified ahead");
+        assert_eq!(e2, e1, "chunk {chunk}");
+    }
+}

@@ -7,6 +7,8 @@
 //! - `/log/proof/inclusion`, `/log/proof/consistency`: JSON proofs for clients that do not
 //!   want to fetch tiles.
 //!
+//! - `/taxii2/`: TAXII 2.1 ([`taxii`]) for a hotline (not a bare log).
+//!
 //! With a witness policy (`DIR/witnesses.toml`, see [`witnessing`]), `/log/checkpoint` serves
 //! the latest checkpoint cosigned by enough witnesses (persisted in `DIR/cosigned.checkpoint`
 //! and restored at start; 503 until there is one) rather than the latest signed one; without
@@ -17,6 +19,7 @@
 
 pub mod api;
 pub mod service;
+pub mod taxii;
 pub mod witnessing;
 
 use std::sync::Arc;
@@ -55,7 +58,10 @@ const MUTABLE: &str = "no-cache";
 
 /// The router for all of hotline's HTTP endpoints.
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = state.service.clone().map(api::routes);
+    let api = state
+        .service
+        .clone()
+        .map(|s| api::routes(s.clone()).merge(taxii::routes(s)));
     let log = Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))

@@ -28,6 +28,8 @@ pub struct ServiceConfig {
     pub max_clock_skew: i64,
     /// Deadline policy.
     pub policy: DeadlinePolicy,
+    /// TAXII 2.1 settings (`/taxii2/`).
+    pub taxii: crate::taxii::TaxiiConfig,
 }
 
 impl Default for ServiceConfig {
@@ -35,6 +37,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             max_clock_skew: 300,
             policy: DeadlinePolicy::default(),
+            taxii: crate::taxii::TaxiiConfig::default(),
         }
     }
 }
@@ -121,8 +124,34 @@ pub struct Submitted {
     pub case: Option<CaseId>,
 }
 
+/// One TAXII POST to record: its `shared` statement (the party's own, or `None` for the
+/// operator to make one), the side data to store with it, and what the statement must say.
+pub struct Publication {
+    /// The publishing party (the authenticated caller).
+    pub party: PartyId,
+    /// The collection.
+    pub collection: hotline_core::vocab::Collection,
+    /// The most restrictive TLP of the objects.
+    pub tlp: hotline_core::vocab::Tlp,
+    /// What the statement commits to (the body's hash and size, the object count).
+    pub objects: hotline_core::statement::ObjectsCommitment,
+    /// The party's signed `shared` statement, if it sent one (`hotline share`).
+    pub party_statement: Option<Vec<u8>>,
+    /// The collection's id, the body, and the objects without their `date_added` (assigned
+    /// when the statement is queued, in log order).
+    pub side: hotline_store::taxii::TaxiiPublication,
+    /// Builds the status id and resource from the statement's id (the status id derives from
+    /// it) and the objects once their `date_added` (and, for objects with neither `modified`
+    /// nor `created`, their version) is set.
+    #[allow(clippy::type_complexity)]
+    pub status:
+        Box<dyn FnOnce(&Hash, &[hotline_store::taxii::TaxiiObject]) -> (String, Vec<u8>) + Send>,
+}
+
 /// The hotline service.
 pub struct HotlineService {
+    /// The last `date_added` handed to a TAXII object (µs); locked only while `state` is.
+    taxii_clock: Mutex<i64>,
     state: Mutex<Hotline>,
     seq: SequencerHandle,
     operator: Ed25519Signer,
@@ -176,7 +205,12 @@ impl HotlineService {
                 creds.insert(token_hash, p);
             }
         }
+        let last_added = match view.reader().taxii() {
+            Some(t) => t.taxii_last_date_added()?.unwrap_or(0),
+            None => 0,
+        };
         Ok(HotlineService {
+            taxii_clock: Mutex::new(last_added),
             state: Mutex::new(hotline),
             seq,
             operator,
@@ -198,6 +232,11 @@ impl HotlineService {
     pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
         self.clock = Box::new(clock);
         self
+    }
+
+    /// The TAXII settings.
+    pub fn taxii_config(&self) -> &crate::taxii::TaxiiConfig {
+        &self.config.taxii
     }
 
     /// Largest clock difference accepted, seconds.
@@ -317,6 +356,13 @@ impl HotlineService {
                 st.kind
             )));
         }
+        if st.kind == Kind::Shared {
+            return Err(ServiceError::BadRequest(
+                "a shared statement goes with its objects to the TAXII collection it names \
+                 (POST /taxii2/…/objects/ with the Hotline-Statement header: `hotline share`)"
+                    .into(),
+            ));
+        }
         if self.read(|h| h.statement(&s.id).is_some()) {
             return self.replay(&s).await;
         }
@@ -342,6 +388,7 @@ impl HotlineService {
                 let side = EntrySide {
                     payload,
                     credential: None,
+                    taxii: None,
                 };
                 let pending = self.seq.submit_with(s.bytes.clone(), side)?;
                 state.apply_checked(&s);
@@ -351,6 +398,157 @@ impl HotlineService {
         match pending {
             Some(p) => self.commit(p, s.id, st.case.clone()).await,
             None => self.replay(&s).await,
+        }
+    }
+
+    /// Records a TAXII POST: its `shared` statement — the party's own, checked like any party
+    /// statement, or one the operator makes naming the party — goes to the log with the
+    /// objects as its side data, in one durable commit. Returns the statement's receipt and
+    /// the status resource (a replay of the party's statement returns the stored one).
+    pub async fn publish(&self, p: Publication) -> Result<(Submitted, Vec<u8>), ServiceError> {
+        use hotline_core::statement::ObjectsCommitment;
+        self.ensure_running()?;
+        let now = self.now();
+        let (s, party_key) = match &p.party_statement {
+            Some(bytes) => {
+                let s = SignedStatement::parse(bytes).map_err(|e| {
+                    ServiceError::BadRequest(format!("the Hotline-Statement header: {e}"))
+                })?;
+                let st = &s.statement;
+                if st.kind != Kind::Shared {
+                    return Err(ServiceError::BadRequest(format!(
+                        "the Hotline-Statement header holds a {} statement, not a shared one",
+                        st.kind
+                    )));
+                }
+                if st.author != p.party {
+                    return Err(ServiceError::Forbidden(format!(
+                        "you are authenticated as {} but the statement's author is {}",
+                        p.party, st.author
+                    )));
+                }
+                let expect = |what: &str, said: String, is: String| {
+                    if said == is {
+                        Ok(())
+                    } else {
+                        Err(ServiceError::BadRequest(format!(
+                            "the statement says {what} {said} but the request has {is}"
+                        )))
+                    }
+                };
+                let show = |o: &Option<ObjectsCommitment>| {
+                    o.as_ref().map_or("nothing".to_owned(), |o| {
+                        format!(
+                            "{} bytes with SHA-256 {} and {} objects",
+                            o.size, o.sha256, o.count
+                        )
+                    })
+                };
+                expect(
+                    "collection",
+                    st.collection.map_or("none".into(), |c| c.to_string()),
+                    p.collection.to_string(),
+                )?;
+                expect("objects", show(&st.objects), show(&Some(p.objects.clone())))?;
+                expect(
+                    "tlp",
+                    st.tlp.map_or("none".into(), |t| t.to_string()),
+                    p.tlp.to_string(),
+                )?;
+                if self.read(|h| h.statement(&s.id).is_none()) {
+                    let skew = (st.time.unix() - now.unix()).abs();
+                    if skew > self.config.max_clock_skew {
+                        return Err(ServiceError::BadRequest(format!(
+                            "the statement's time {} is {skew} s from the server's clock \
+                             ({now}); at most {} s are allowed: check your clock and sign it \
+                             again",
+                            st.time, self.config.max_clock_skew
+                        )));
+                    }
+                }
+                let key = self.read(|h| h.current_key(&st.author).map(|k| k.verifier.clone()))?;
+                verify_author_signature(&s, &key)?;
+                (s, Some(key))
+            }
+            None => {
+                let mut st = Statement::new(&self.origin(), Kind::Shared, PartyId::operator(), now);
+                st.party = Some(p.party.clone());
+                st.tlp = Some(p.tlp);
+                st.collection = Some(p.collection);
+                st.objects = Some(p.objects.clone());
+                let s = SignedStatement::sign(st, &[&self.operator])
+                    .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+                (s, None)
+            }
+        };
+        let mut side = p.side;
+        let mut make_status = Some(p.status);
+        let mut status_id = String::new();
+        let mut status = Vec::new();
+        let pending = {
+            let mut state = lock(&self.state);
+            if state.statement(&s.id).is_some() {
+                None
+            } else {
+                match &party_key {
+                    Some(key) => state.check_preverified(&s, key)?,
+                    None => state.check(&s)?,
+                }
+                let mut clock = match self.taxii_clock.lock() {
+                    Ok(c) => c,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                let wall = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+                let mut next = wall.max(*clock + 1);
+                for o in &mut side.objects {
+                    o.date_added_us = next;
+                    if o.version.is_empty() {
+                        o.version = hotline_store::taxii::format_timestamp_us(next);
+                        o.version_key = hotline_store::taxii::version_key(&o.version);
+                    }
+                    next += 1;
+                }
+                if let Some(f) = make_status.take() {
+                    (status_id, status) = f(&s.id, &side.objects);
+                }
+                side.status_id = status_id.clone();
+                side.status = status.clone();
+                let entry_side = EntrySide {
+                    payload: None,
+                    credential: None,
+                    taxii: Some(Box::new(side)),
+                };
+                let pending = self.seq.submit_with(s.bytes.clone(), entry_side)?;
+                *clock = next - 1;
+                state.apply_checked(&s);
+                Some(pending)
+            }
+        };
+        let submitted = match pending {
+            Some(p) => self.commit(p, s.id, None).await?,
+            None => self.replay(&s).await?,
+        };
+        if submitted.new {
+            return Ok((submitted, status));
+        }
+        // A replay: answer with the status stored the first time.
+        if let Some(f) = make_status.take() {
+            status_id = f(&s.id, &[]).0;
+        }
+        let view = self.view().clone();
+        let stored = tokio::task::spawn_blocking(move || match view.reader().taxii() {
+            Some(t) => t.taxii_status(&status_id),
+            None => Ok(None),
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        match stored {
+            Some((_, status)) => Ok((submitted, status)),
+            None => Err(ServiceError::Internal(
+                "a shared statement in the log has no stored publication".into(),
+            )),
         }
     }
 
@@ -426,6 +624,7 @@ impl HotlineService {
                 token_hash: hash,
                 party: hotline_core::vocab::OPERATOR.to_owned(),
             }),
+            taxii: None,
         };
         self.submit_operator(s, side).await?;
         self.grant(hash, PartyId::operator());
@@ -473,6 +672,7 @@ impl HotlineService {
                 token_hash: hash,
                 party: party.to_string(),
             }),
+            taxii: None,
         };
         let submitted = self.submit_operator(s, side).await?;
         if submitted.new {

@@ -36,6 +36,66 @@ impl Bundle {
         Bundle::from_value(&v)
     }
 
+    /// Validates the objects of a TAXII 2.1 envelope (`{"objects": [...]}`, with optional
+    /// `more` and `next`) — or of a STIX bundle, which TAXII clients also send — read as JSON.
+    /// An envelope has no id: the bundle returned carries [`ENVELOPE_BUNDLE_ID`]. Error paths
+    /// are those of the input (`objects[3].pattern`).
+    pub fn from_envelope(v: &Value) -> Result<Bundle, StixErrors> {
+        let Value::Object(o) = v else {
+            return Err(StixErrors(vec![StixError {
+                subject: Subject::Bundle,
+                path: "$".into(),
+                rule: Rule::c(
+                    "TAXII 2.1 §3.7",
+                    "the body must be a TAXII envelope or a STIX bundle (a JSON object)",
+                ),
+            }]));
+        };
+        if o.contains_key("type") {
+            return Bundle::from_value(v);
+        }
+        let mut errs = Vec::new();
+        for key in o.keys() {
+            if !matches!(key.as_str(), "objects" | "more" | "next") {
+                errs.push(StixError {
+                    subject: Subject::Bundle,
+                    path: key.clone(),
+                    rule: Rule::c(
+                        "TAXII 2.1 §3.7",
+                        format!("{key:?} is not a property of an envelope (objects, more, next)"),
+                    ),
+                });
+            }
+        }
+        if !matches!(o.get("objects"), Some(Value::Array(a)) if !a.is_empty()) {
+            errs.push(StixError {
+                subject: Subject::Bundle,
+                path: "objects".into(),
+                rule: Rule::c(
+                    "TAXII 2.1 §3.7",
+                    "an envelope to add must have a non-empty list of objects",
+                ),
+            });
+        }
+        let mut wrapped = Map::new();
+        wrapped.insert("type".into(), Value::String("bundle".into()));
+        wrapped.insert("id".into(), Value::String(ENVELOPE_BUNDLE_ID.into()));
+        wrapped.insert(
+            "objects".into(),
+            o.get("objects")
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new())),
+        );
+        match Bundle::from_value(&Value::Object(wrapped)) {
+            Ok(b) if errs.is_empty() => Ok(b),
+            Ok(_) => Err(StixErrors(errs)),
+            Err(StixErrors(more)) => {
+                errs.extend(more.into_iter().filter(|e| e.path != "objects"));
+                Err(StixErrors(errs))
+            }
+        }
+    }
+
     /// Validates a bundle already read as JSON (duplicate keys, if any, are already lost).
     pub fn from_value(v: &Value) -> Result<Bundle, StixErrors> {
         let mut errs = Vec::new();
@@ -131,6 +191,52 @@ impl Bundle {
     pub fn tlp(&self) -> Option<Tlp> {
         self.objects.iter().filter_map(|o| self.object_tlp(o)).max()
     }
+}
+
+/// The id given to the [`Bundle`] of a TAXII envelope, which has none.
+pub const ENVELOPE_BUNDLE_ID: &str = "bundle--00000000-0000-4000-8000-000000000000";
+
+/// Reads JSON text as a `serde_json::Value` with duplicate object keys refused (two parsers
+/// could read different values) and nesting limited to `max_depth` arrays and objects; the
+/// error says which rule broke and where.
+pub fn parse_json_strict(bytes: &[u8], max_depth: usize) -> Result<Value, String> {
+    if let Some((at, depth)) = too_deep(bytes, max_depth) {
+        return Err(format!(
+            "nesting deeper than {max_depth} levels (level {depth} at byte {at})"
+        ));
+    }
+    serde_json::from_slice::<StrictValue>(bytes)
+        .map(|v| v.0)
+        .map_err(|e| e.to_string())
+}
+
+/// The byte offset and depth where arrays and objects nest deeper than `max`, if they do
+/// (brackets inside strings do not count).
+fn too_deep(bytes: &[u8], max: usize) -> Option<(usize, usize)> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some((i, depth));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A `serde_json::Value` read with duplicate object keys refused.

@@ -45,7 +45,7 @@ pub mod pattern;
 pub mod tlp;
 mod types;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, ENVELOPE_BUNDLE_ID, parse_json_strict};
 pub use error::{Rule, StixError, StixErrors, Subject};
 pub use object::{
     CRYPTOCURRENCY_WALLET_EXTENSION_ID, Category, Detail, INCIDENT_CORE_EXTENSION_ID, StixObject,

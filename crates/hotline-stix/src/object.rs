@@ -227,9 +227,483 @@ const MARKING_PROPS: [&str; 12] = [
     "definition",
 ];
 
+/// An empty JSON object (for property checks that do not apply).
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+/// The type of a property in [`SCHEMAS`].
+#[derive(Clone, Copy)]
+enum P {
+    /// A string.
+    Str,
+    /// An integer (`min`, `max`).
+    Int(i64, i64),
+    /// A boolean.
+    Bool,
+    /// A timestamp.
+    Time,
+    /// A non-empty list of strings.
+    Strs,
+    /// An identifier of one of these types (any when empty).
+    Ref(&'static [&'static str]),
+    /// A non-empty list of identifiers of these types (any when empty).
+    Refs(&'static [&'static str]),
+    /// Hashes (§2.7).
+    Hashes,
+    /// A dictionary (a JSON object).
+    Dict,
+    /// Kill chain phases (§2.8).
+    KillChain,
+    /// A non-empty list of objects.
+    Objects,
+}
+
+/// A type's properties, checked generically: each with its type, whether required.
+struct Schema {
+    section: &'static str,
+    props: &'static [(&'static str, P, bool)],
+    /// At least one of these must be present (empty: no such rule).
+    one_of: &'static [&'static str],
+}
+
+/// Schemas of the SDOs and SCOs that hotline does not read but checks (§4, §6).
+const SCHEMAS: &[(&str, Schema)] = {
+    use P::*;
+    const SW: &[&str] = &["software"];
+    const UA: &[&str] = &["user-account"];
+    const EA: &[&str] = &["email-addr"];
+    &[
+        (
+            "attack-pattern",
+            Schema {
+                section: "§4.1",
+                one_of: &[],
+                props: &[
+                    ("name", Str, true),
+                    ("description", Str, false),
+                    ("aliases", Strs, false),
+                    ("kill_chain_phases", KillChain, false),
+                ],
+            },
+        ),
+        (
+            "campaign",
+            Schema {
+                section: "§4.2",
+                one_of: &[],
+                props: &[
+                    ("name", Str, true),
+                    ("description", Str, false),
+                    ("aliases", Strs, false),
+                    ("first_seen", Time, false),
+                    ("last_seen", Time, false),
+                    ("objective", Str, false),
+                ],
+            },
+        ),
+        (
+            "course-of-action",
+            Schema {
+                section: "§4.3",
+                one_of: &[],
+                props: &[
+                    ("name", Str, true),
+                    ("description", Str, false),
+                    ("action", Dict, false),
+                ],
+            },
+        ),
+        (
+            "grouping",
+            Schema {
+                section: "§4.4",
+                one_of: &[],
+                props: &[
+                    ("name", Str, false),
+                    ("description", Str, false),
+                    ("context", Str, true),
+                    ("object_refs", Refs(&[]), true),
+                ],
+            },
+        ),
+        (
+            "malware-analysis",
+            Schema {
+                section: "§4.11",
+                one_of: &["result", "analysis_sco_refs"],
+                props: &[
+                    ("product", Str, true),
+                    ("version", Str, false),
+                    ("host_vm_ref", Ref(SW), false),
+                    ("operating_system_ref", Ref(SW), false),
+                    ("installed_software_refs", Refs(SW), false),
+                    ("configuration_version", Str, false),
+                    ("modules", Strs, false),
+                    ("analysis_engine_version", Str, false),
+                    ("analysis_definition_version", Str, false),
+                    ("submitted", Time, false),
+                    ("analysis_started", Time, false),
+                    ("analysis_ended", Time, false),
+                    ("result_name", Str, false),
+                    ("result", Str, false),
+                    ("analysis_sco_refs", Refs(&[]), false),
+                    ("sample_ref", Ref(&[]), false),
+                ],
+            },
+        ),
+        (
+            "opinion",
+            Schema {
+                section: "§4.14",
+                one_of: &[],
+                props: &[
+                    ("explanation", Str, false),
+                    ("authors", Strs, false),
+                    ("opinion", Str, true),
+                    ("object_refs", Refs(&[]), true),
+                ],
+            },
+        ),
+        (
+            "tool",
+            Schema {
+                section: "§4.18",
+                one_of: &[],
+                props: &[
+                    ("name", Str, true),
+                    ("description", Str, false),
+                    ("tool_types", Strs, false),
+                    ("aliases", Strs, false),
+                    ("kill_chain_phases", KillChain, false),
+                    ("tool_version", Str, false),
+                ],
+            },
+        ),
+        (
+            "artifact",
+            Schema {
+                section: "§6.1",
+                one_of: &["payload_bin", "url"],
+                props: &[
+                    ("mime_type", Str, false),
+                    ("payload_bin", Str, false),
+                    ("url", Str, false),
+                    ("hashes", Hashes, false),
+                    ("encryption_algorithm", Str, false),
+                    ("decryption_key", Str, false),
+                ],
+            },
+        ),
+        (
+            "autonomous-system",
+            Schema {
+                section: "§6.2",
+                one_of: &[],
+                props: &[
+                    ("number", Int(i64::MIN, i64::MAX), true),
+                    ("name", Str, false),
+                    ("rir", Str, false),
+                ],
+            },
+        ),
+        (
+            "directory",
+            Schema {
+                section: "§6.3",
+                one_of: &[],
+                props: &[
+                    ("path", Str, true),
+                    ("path_enc", Str, false),
+                    ("ctime", Time, false),
+                    ("mtime", Time, false),
+                    ("atime", Time, false),
+                    ("contains_refs", Refs(&["file", "directory"]), false),
+                ],
+            },
+        ),
+        (
+            "email-message",
+            Schema {
+                section: "§6.6",
+                one_of: &[],
+                props: &[
+                    ("is_multipart", Bool, true),
+                    ("date", Time, false),
+                    ("content_type", Str, false),
+                    ("from_ref", Ref(EA), false),
+                    ("sender_ref", Ref(EA), false),
+                    ("to_refs", Refs(EA), false),
+                    ("cc_refs", Refs(EA), false),
+                    ("bcc_refs", Refs(EA), false),
+                    ("message_id", Str, false),
+                    ("subject", Str, false),
+                    ("received_lines", Strs, false),
+                    ("additional_header_fields", Dict, false),
+                    ("body", Str, false),
+                    ("body_multipart", Objects, false),
+                    ("raw_email_ref", Ref(&["artifact"]), false),
+                ],
+            },
+        ),
+        (
+            "mac-addr",
+            Schema {
+                section: "§6.10",
+                one_of: &[],
+                props: &[("value", Str, true)],
+            },
+        ),
+        (
+            "mutex",
+            Schema {
+                section: "§6.11",
+                one_of: &[],
+                props: &[("name", Str, true)],
+            },
+        ),
+        (
+            "process",
+            Schema {
+                section: "§6.12",
+                one_of: &[
+                    "extensions",
+                    "is_hidden",
+                    "pid",
+                    "created_time",
+                    "cwd",
+                    "command_line",
+                    "environment_variables",
+                    "opened_connection_refs",
+                    "creator_user_ref",
+                    "image_ref",
+                    "parent_ref",
+                    "child_refs",
+                ],
+                props: &[
+                    ("is_hidden", Bool, false),
+                    ("pid", Int(i64::MIN, i64::MAX), false),
+                    ("created_time", Time, false),
+                    ("cwd", Str, false),
+                    ("command_line", Str, false),
+                    ("environment_variables", Dict, false),
+                    ("opened_connection_refs", Refs(&["network-traffic"]), false),
+                    ("creator_user_ref", Ref(UA), false),
+                    ("image_ref", Ref(&["file"]), false),
+                    ("parent_ref", Ref(&["process"]), false),
+                    ("child_refs", Refs(&["process"]), false),
+                ],
+            },
+        ),
+        (
+            "software",
+            Schema {
+                section: "§6.13",
+                one_of: &[],
+                props: &[
+                    ("name", Str, true),
+                    ("cpe", Str, false),
+                    ("swid", Str, false),
+                    ("languages", Strs, false),
+                    ("vendor", Str, false),
+                    ("version", Str, false),
+                ],
+            },
+        ),
+        (
+            "user-account",
+            Schema {
+                section: "§6.16",
+                one_of: &[],
+                props: &[
+                    ("user_id", Str, false),
+                    ("credential", Str, false),
+                    ("account_login", Str, false),
+                    ("account_type", Str, false),
+                    ("display_name", Str, false),
+                    ("is_service_account", Bool, false),
+                    ("is_privileged", Bool, false),
+                    ("can_escalate_privs", Bool, false),
+                    ("is_disabled", Bool, false),
+                    ("account_created", Time, false),
+                    ("account_expires", Time, false),
+                    ("credential_last_changed", Time, false),
+                    ("account_first_login", Time, false),
+                    ("account_last_login", Time, false),
+                ],
+            },
+        ),
+        (
+            "windows-registry-key",
+            Schema {
+                section: "§6.17",
+                one_of: &[],
+                props: &[
+                    ("key", Str, false),
+                    ("values", Objects, false),
+                    ("modified_time", Time, false),
+                    ("creator_user_ref", Ref(UA), false),
+                    ("number_of_subkeys", Int(i64::MIN, i64::MAX), false),
+                ],
+            },
+        ),
+        (
+            "x509-certificate",
+            Schema {
+                section: "§6.18",
+                one_of: &[
+                    "is_self_signed",
+                    "hashes",
+                    "version",
+                    "serial_number",
+                    "signature_algorithm",
+                    "issuer",
+                    "validity_not_before",
+                    "validity_not_after",
+                    "subject",
+                    "subject_public_key_algorithm",
+                    "subject_public_key_modulus",
+                    "subject_public_key_exponent",
+                    "x509_v3_extensions",
+                ],
+                props: &[
+                    ("is_self_signed", Bool, false),
+                    ("hashes", Hashes, false),
+                    ("version", Str, false),
+                    ("serial_number", Str, false),
+                    ("signature_algorithm", Str, false),
+                    ("issuer", Str, false),
+                    ("validity_not_before", Time, false),
+                    ("validity_not_after", Time, false),
+                    ("subject", Str, false),
+                    ("subject_public_key_algorithm", Str, false),
+                    ("subject_public_key_modulus", Str, false),
+                    (
+                        "subject_public_key_exponent",
+                        Int(i64::MIN, i64::MAX),
+                        false,
+                    ),
+                    ("x509_v3_extensions", Dict, false),
+                ],
+            },
+        ),
+    ]
+};
+
+fn schema(ty: &str) -> Option<&'static Schema> {
+    SCHEMAS.iter().find(|(t, _)| *t == ty).map(|(_, s)| s)
+}
+
+/// Checks an object against its type's [`Schema`].
+fn check_schema(ck: &mut Ck<'_>, o: &Map<String, Value>, s: &Schema) {
+    let sec = s.section;
+    for &(name, kind, required) in s.props {
+        let req = required.then_some(sec);
+        let Some(v) = o.get(name) else {
+            if required {
+                ck.missing(name, sec);
+            }
+            continue;
+        };
+        let wrong = |ck: &mut Ck<'_>, expected: &'static str| {
+            ck.err(
+                name,
+                Rule::WrongType {
+                    section: sec,
+                    expected,
+                },
+            );
+        };
+        match kind {
+            P::Str => {
+                ck.string(o, name, req);
+            }
+            P::Int(min, max) => {
+                ck.integer(o, name, sec, required, (min, max));
+            }
+            P::Bool => {
+                ck.boolean(o, name, req);
+            }
+            P::Time => {
+                ck.timestamp(o, name, req);
+            }
+            P::Strs => {
+                ck.strings(o, name, req);
+            }
+            P::Ref(types) => {
+                ck.id_value(
+                    v,
+                    name,
+                    sec,
+                    types,
+                    "an object of the type this property names",
+                );
+            }
+            P::Refs(types) => {
+                ck.references(
+                    o,
+                    name,
+                    req,
+                    (sec, types, "objects of the types this property names"),
+                );
+            }
+            P::Hashes => {
+                hashes(ck, v, name);
+            }
+            P::Dict => {
+                if !v.is_object() {
+                    wrong(ck, "a dictionary");
+                }
+            }
+            P::KillChain | P::Objects => {
+                if let Some(items) = ck.list(o, name, req) {
+                    for (i, item) in items.iter().enumerate() {
+                        let Value::Object(k) = item else {
+                            ck.err(
+                                &format!("{name}[{i}]"),
+                                Rule::WrongType {
+                                    section: sec,
+                                    expected: "an object",
+                                },
+                            );
+                            continue;
+                        };
+                        if matches!(kind, P::KillChain) {
+                            let mut sub = ck.sub(&format!("{name}[{i}]"));
+                            sub.string(k, "kill_chain_name", Some("§2.8"));
+                            sub.string(k, "phase_name", Some("§2.8"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !s.one_of.is_empty() && !s.one_of.iter().any(|k| o.contains_key(*k)) {
+        ck.err(
+            "",
+            Rule::c(
+                sec,
+                format!("needs at least one of {}", s.one_of.join(", ")),
+            ),
+        );
+    }
+}
+
 /// The type-specific properties of the types whose property set is checked; `None` for the
 /// others (any property accepted).
 fn specific_props(ty: &str) -> Option<&'static [&'static str]> {
+    if let Some(s) = schema(ty) {
+        static NAMES: std::sync::LazyLock<Vec<(&'static str, Vec<&'static str>)>> =
+            std::sync::LazyLock::new(|| {
+                SCHEMAS
+                    .iter()
+                    .map(|(t, s)| (*t, s.props.iter().map(|p| p.0).collect()))
+                    .collect()
+            });
+        let _ = s;
+        return NAMES
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map(|(_, v)| v.as_slice());
+    }
     Some(match ty {
         "indicator" => &[
             "name",
@@ -532,8 +1006,9 @@ pub(crate) fn parse_object(
     );
     let modified = ck.timestamp(o, "modified", sdo_like.then_some("§3.2"));
     ck.order(&created, &modified, "modified", Rule::ModifiedBeforeCreated);
+    let sco = category == Category::Sco;
     let created_by_ref = ck.reference(
-        o,
+        if sco { &EMPTY } else { o },
         "created_by_ref",
         None,
         ("§3.2", &["identity"], "an identity"),
@@ -548,19 +1023,23 @@ pub(crate) fn parse_object(
             "marking-definition objects",
         ),
     );
-    ck.boolean(o, "revoked", None);
     ck.boolean(o, "defanged", None);
-    ck.strings(o, "labels", None);
-    ck.integer(o, "confidence", "§3.2", false, (0, 100));
-    if let Some(lang) = ck.string(o, "lang", None)
-        && !is_language_tag(lang)
-    {
-        ck.err(
-            "lang",
-            Rule::c("§3.2", "lang must be an RFC 5646 language tag"),
-        );
+    // The SDO/SRO common properties (§3.2); on an SCO they are not properties at all, and the
+    // unknown-property check below says so (for the SCO types whose properties are known).
+    if !sco {
+        ck.boolean(o, "revoked", None);
+        ck.strings(o, "labels", None);
+        ck.integer(o, "confidence", "§3.2", false, (0, 100));
+        if let Some(lang) = ck.string(o, "lang", None)
+            && !is_language_tag(lang)
+        {
+            ck.err(
+                "lang",
+                Rule::c("§3.2", "lang must be an RFC 5646 language tag"),
+            );
+        }
+        external_references(&mut ck, o);
     }
-    external_references(&mut ck, o);
     granular_markings(&mut ck, o);
 
     // Property names (§3.1) and unknown properties (§11.1).
@@ -1085,6 +1564,39 @@ fn detail(
             ck.references(o, "object_refs", Some("§4.16"), ("§4.16", &[], "objects"));
         }
         return name.map_or(Detail::Other, Detail::Named);
+    }
+    if let Some(s) = schema(ty) {
+        check_schema(ck, o, s);
+        if ty == "artifact" {
+            if o.contains_key("payload_bin") && o.contains_key("url") {
+                ck.err(
+                    "url",
+                    Rule::c("§6.1", "payload_bin and url must not both be present"),
+                );
+            }
+            if o.contains_key("url") && !o.contains_key("hashes") {
+                ck.missing("hashes", "§6.1 (required with url)");
+            }
+        }
+        if ty == "email-message" {
+            let multipart = o.get("is_multipart").and_then(Value::as_bool);
+            if multipart == Some(true) && o.contains_key("body") {
+                ck.err(
+                    "body",
+                    Rule::c("§6.6", "body must be absent when is_multipart is true"),
+                );
+            }
+            if multipart == Some(false) && o.contains_key("body_multipart") {
+                ck.err(
+                    "body_multipart",
+                    Rule::c(
+                        "§6.6",
+                        "body_multipart must be absent when is_multipart is false",
+                    ),
+                );
+            }
+        }
+        return Detail::Other;
     }
     match ty {
         "indicator" => {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, params};
 
 use crate::error::{Result, StoreError};
+use crate::taxii::TaxiiPublication;
 use crate::{Credential, LogReader, StoredCheckpoint};
 
 /// Where a copy goes.
@@ -40,6 +41,10 @@ pub struct CopyStats {
     pub payloads: u64,
     /// Credentials.
     pub credentials: u64,
+    /// TAXII publications (with their objects).
+    pub taxii_publications: u64,
+    /// TAXII object versions.
+    pub taxii_objects: u64,
 }
 
 /// One destination's inserts, all inside the transaction the sink opened.
@@ -50,6 +55,7 @@ trait Sink {
     fn checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<()>;
     fn payload(&mut self, index: u64, id: &[u8], data: &[u8]) -> Result<()>;
     fn credential(&mut self, index: u64, c: &Credential) -> Result<()>;
+    fn publication(&mut self, index: u64, p: &TaxiiPublication) -> Result<()>;
     fn commit(self: Box<Self>) -> Result<()>;
 }
 
@@ -76,7 +82,7 @@ pub fn copy_log(src: &dyn LogReader, dst: Destination<'_>) -> Result<CopyStats> 
             }
             crate::sqlite::create(&tmp, src.origin(), src.log_vkey())?;
             let sink = SqliteSink::open(&tmp)?;
-            let stats = copy_into(src, Box::new(sink), &["origin", "log_vkey"])?;
+            let stats = copy_into(src, Box::new(sink), WRITTEN_META)?;
             // Fold the WAL into the file before it takes its final name.
             let conn = Connection::open(&tmp).map_err(sqlite_err(&tmp))?;
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
@@ -93,10 +99,13 @@ pub fn copy_log(src: &dyn LogReader, dst: Destination<'_>) -> Result<CopyStats> 
         }
         Destination::Postgres(url) => {
             let sink = PgSink::open(url, src)?;
-            copy_into(src, Box::new(sink), &["origin", "log_vkey"])
+            copy_into(src, Box::new(sink), WRITTEN_META)
         }
     }
 }
+
+/// `meta` settings a destination writes itself when it is created.
+const WRITTEN_META: &[&str] = &["origin", "log_vkey", crate::taxii::SCHEMA_META_KEY];
 
 fn copy_into(src: &dyn LogReader, mut sink: Box<dyn Sink>, written: &[&str]) -> Result<CopyStats> {
     let mut stats = CopyStats::default();
@@ -156,6 +165,19 @@ fn copy_into(src: &dyn LogReader, mut sink: Box<dyn Sink>, written: &[&str]) -> 
     for (index, c) in src.credentials_indexed()? {
         sink.credential(index, &c)?;
         stats.credentials += 1;
+    }
+    if let Some(taxii) = src.taxii() {
+        let mut from = 0u64;
+        loop {
+            let page = taxii.taxii_publications_from(from, 64)?;
+            let Some(last) = page.last() else { break };
+            from = last.0 + 1;
+            for (index, p) in &page {
+                sink.publication(*index, p)?;
+                stats.taxii_publications += 1;
+                stats.taxii_objects += p.objects.len() as u64;
+            }
+        }
     }
     if src.latest_checkpoint()?.map(|c| c.size) != latest.map(|c| c.size) {
         return Err(StoreError::Corrupt(
@@ -250,6 +272,33 @@ impl Sink for SqliteSink {
             params![&c.token_hash[..], c.party, index],
         )
     }
+    fn publication(&mut self, index: u64, p: &TaxiiPublication) -> Result<()> {
+        let index = to_i64(index, "publication index")?;
+        self.exec(
+            "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![index, p.status_id, p.collection, p.body, p.status],
+        )?;
+        for o in &p.objects {
+            self.exec(
+                "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, \
+                 version, version_key, spec_version, json) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    o.date_added_us,
+                    index,
+                    p.collection,
+                    o.id,
+                    o.object_type,
+                    o.version,
+                    o.version_key,
+                    o.spec_version,
+                    o.json
+                ],
+            )?;
+        }
+        Ok(())
+    }
     fn commit(self: Box<Self>) -> Result<()> {
         self.conn
             .execute_batch("COMMIT")
@@ -297,6 +346,9 @@ impl PgSink {
         for step in crate::postgres::MIGRATIONS {
             client.batch_execute(step).map_err(e)?;
         }
+        client
+            .batch_execute(crate::postgres::SCHEMA_TAXII)
+            .map_err(e)?;
         for (k, v) in [
             (
                 "schema_version",
@@ -366,6 +418,33 @@ impl Sink for PgSink {
             "INSERT INTO credentials(token_hash, party, idx) VALUES ($1, $2, $3)",
             &[&hash, &c.party, &index],
         )
+    }
+    fn publication(&mut self, index: u64, p: &TaxiiPublication) -> Result<()> {
+        let index = to_i64(index, "publication index")?;
+        self.exec(
+            "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&index, &p.status_id, &p.collection, &p.body, &p.status],
+        )?;
+        for o in &p.objects {
+            self.exec(
+                "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, \
+                 version, version_key, spec_version, json) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &o.date_added_us,
+                    &index,
+                    &p.collection,
+                    &o.id,
+                    &o.object_type,
+                    &o.version,
+                    &o.version_key,
+                    &o.spec_version,
+                    &o.json,
+                ],
+            )?;
+        }
+        Ok(())
     }
     fn commit(mut self: Box<Self>) -> Result<()> {
         let target = self.target.clone();

@@ -19,6 +19,7 @@ pub mod postgres;
 pub mod reader;
 pub mod sequencer;
 pub mod sqlite;
+pub mod taxii;
 
 pub use error::{Result, StoreError};
 
@@ -53,6 +54,8 @@ pub struct EntrySide {
     pub payload: Option<Vec<u8>>,
     /// A credential granted together with the entry (a party's registration).
     pub credential: Option<Credential>,
+    /// The STIX objects a `shared` entry publishes to a TAXII collection.
+    pub taxii: Option<Box<taxii::TaxiiPublication>>,
 }
 
 /// Everything one batch adds to the log, written atomically by [`LogWriter::commit`].
@@ -130,4 +133,8 @@ pub trait LogReader: Send + Sync {
     fn meta_all(&self) -> Result<Vec<(String, String)>>;
     /// Every credential with the log index of the entry it was granted with, in log order.
     fn credentials_indexed(&self) -> Result<Vec<(u64, Credential)>>;
+    /// The TAXII collections kept beside the log, if this backend keeps them.
+    fn taxii(&self) -> Option<&dyn taxii::TaxiiReader> {
+        None
+    }
 }

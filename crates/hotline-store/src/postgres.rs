@@ -114,6 +114,34 @@ CREATE TABLE credentials (
 ALTER TABLE tiles ALTER COLUMN data SET STORAGE EXTERNAL;
 ";
 
+/// The TAXII tables ([`crate::taxii`]), created when missing by [`create`] and
+/// [`PgWriter::open`] (after the migrations, holding the writers' lock); versioned on their own
+/// (`meta` key `taxii_schema_version`) so they add nothing to [`MIGRATIONS`].
+pub const SCHEMA_TAXII: &str = "
+CREATE TABLE IF NOT EXISTS taxii_publications (
+    idx        BIGINT PRIMARY KEY CHECK (idx >= 0),
+    status_id  TEXT NOT NULL UNIQUE,
+    collection TEXT NOT NULL,
+    body       BYTEA NOT NULL,
+    status     BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS taxii_objects (
+    date_added   BIGINT PRIMARY KEY,
+    idx          BIGINT NOT NULL CHECK (idx >= 0),
+    collection   TEXT NOT NULL,
+    obj_id       TEXT NOT NULL,
+    obj_type     TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    version_key  TEXT NOT NULL,
+    spec_version TEXT NOT NULL,
+    json         BYTEA NOT NULL,
+    UNIQUE (collection, obj_id, version_key)
+);
+CREATE INDEX IF NOT EXISTS taxii_objects_by_collection ON taxii_objects(collection, date_added);
+CREATE INDEX IF NOT EXISTS taxii_objects_by_entry ON taxii_objects(idx);
+INSERT INTO meta(key, value) VALUES ('taxii_schema_version', '1') ON CONFLICT (key) DO NOTHING;
+";
+
 /// The migrations: entry `i` takes a schema from version `i` to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[SCHEMA_V1];
 
@@ -220,6 +248,7 @@ pub fn create(url: &str, origin: &str, log_vkey: &str) -> Result<()> {
     for step in MIGRATIONS {
         tx.batch_execute(step).map_err(&e)?;
     }
+    tx.batch_execute(SCHEMA_TAXII).map_err(&e)?;
     for (k, v) in [
         ("schema_version", SCHEMA_VERSION.to_string()),
         ("origin", origin.to_owned()),
@@ -310,11 +339,21 @@ fn migrate(client: &mut Client, target: &str) -> Result<()> {
             found: found.clone(),
             expected: SCHEMA_VERSION,
         })?;
-    let Some(steps) = MIGRATIONS.get(version..).filter(|s| !s.is_empty()) else {
-        return Ok(());
-    };
+    let steps = MIGRATIONS.get(version..).unwrap_or_default();
     for step in steps {
         tx.batch_execute(step).map_err(&e)?;
+    }
+    // The TAXII tables, when missing (they carry their own version; see SCHEMA_TAXII).
+    let has_taxii: bool = tx
+        .query_one("SELECT to_regclass('taxii_objects') IS NOT NULL", &[])
+        .and_then(|r| r.try_get(0))
+        .map_err(&e)?;
+    if !has_taxii {
+        tx.batch_execute(SCHEMA_TAXII).map_err(&e)?;
+    }
+    if steps.is_empty() {
+        tx.commit().map_err(&e)?;
+        return Ok(());
     }
     tx.execute(
         "UPDATE meta SET value = $1 WHERE key = 'schema_version'",
@@ -335,6 +374,8 @@ struct WriterStatements {
     payloads: Statement,
     credentials: Statement,
     checkpoint: Statement,
+    publications: Statement,
+    objects: Statement,
 }
 
 /// A writer of a PostgreSQL log: one connection, one transaction per batch.
@@ -401,6 +442,17 @@ impl PgWriter {
             checkpoint: prepare(
                 "INSERT INTO checkpoints(size, note, created_ms) VALUES ($1, $2, $3)",
             )?,
+            publications: prepare(
+                "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])",
+            )?,
+            objects: prepare(
+                "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, version, \
+                 version_key, spec_version, json) \
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[]) \
+                 ON CONFLICT (collection, obj_id, version_key) DO NOTHING",
+            )?,
         };
         drop(e);
         Ok(PgWriter {
@@ -456,6 +508,47 @@ impl LogWriter for PgWriter {
             }
         }
         let size = to_i64(batch.checkpoint.size, "checkpoint size")?;
+        #[allow(clippy::type_complexity)]
+        let mut publications: (Vec<i64>, Vec<&str>, Vec<&str>, Vec<&[u8]>, Vec<&[u8]>) =
+            Default::default();
+        #[allow(clippy::type_complexity)]
+        let mut objects: (
+            Vec<i64>,
+            Vec<i64>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<&[u8]>,
+        ) = Default::default();
+        // A version given twice in one batch keeps its first row, as in SQLite (one INSERT …
+        // ON CONFLICT may not touch a row twice).
+        let mut seen = std::collections::HashSet::new();
+        for (idx, _, side) in &batch.sides {
+            let Some(t) = &side.taxii else { continue };
+            let idx = to_i64(*idx, "entry index")?;
+            publications.0.push(idx);
+            publications.1.push(&t.status_id);
+            publications.2.push(&t.collection);
+            publications.3.push(&t.body);
+            publications.4.push(&t.status);
+            for o in &t.objects {
+                if !seen.insert((t.collection.as_str(), o.id.as_str(), o.version_key.as_str())) {
+                    continue;
+                }
+                objects.0.push(o.date_added_us);
+                objects.1.push(idx);
+                objects.2.push(&t.collection);
+                objects.3.push(&o.id);
+                objects.4.push(&o.object_type);
+                objects.5.push(&o.version);
+                objects.6.push(&o.version_key);
+                objects.7.push(&o.spec_version);
+                objects.8.push(&o.json);
+            }
+        }
 
         let s = &self.stmts;
         let mut tx = self
@@ -497,6 +590,19 @@ impl LogWriter for PgWriter {
             tx.execute(&s.credentials, &[&cred_hash, &cred_party, &cred_idx])
                 .map_err(&e)?;
         }
+        if !publications.0.is_empty() {
+            let p = &publications;
+            tx.execute(&s.publications, &[&p.0, &p.1, &p.2, &p.3, &p.4])
+                .map_err(&e)?;
+        }
+        if !objects.0.is_empty() {
+            let o = &objects;
+            tx.execute(
+                &s.objects,
+                &[&o.0, &o.1, &o.2, &o.3, &o.4, &o.5, &o.6, &o.7, &o.8],
+            )
+            .map_err(&e)?;
+        }
         tx.execute(
             &s.checkpoint,
             &[&size, &batch.checkpoint.note, &batch.checkpoint.created_ms],
@@ -513,6 +619,7 @@ pub struct PgReader {
     target: String,
     meta: Meta,
     pool: Mutex<Vec<Client>>,
+    has_taxii: bool,
 }
 
 impl PgReader {
@@ -521,11 +628,16 @@ impl PgReader {
         let target = target_of(url);
         let mut client = Self::connect_reader(url, &target)?;
         let meta = read_meta(&mut client, &target)?;
+        let has_taxii: bool = client
+            .query_one("SELECT to_regclass('taxii_objects') IS NOT NULL", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(pg_err(&target))?;
         Ok(PgReader {
             url: url.to_owned(),
             target,
             meta,
             pool: Mutex::new(vec![client]),
+            has_taxii,
         })
     }
 
@@ -590,6 +702,10 @@ fn limit_of(limit: usize) -> i64 {
 impl LogReader for PgReader {
     fn origin(&self) -> &str {
         &self.meta.origin
+    }
+
+    fn taxii(&self) -> Option<&dyn crate::taxii::TaxiiReader> {
+        if self.has_taxii { Some(self) } else { None }
     }
 
     fn log_vkey(&self) -> &str {
@@ -775,5 +891,122 @@ impl LogReader for PgReader {
             })
         })
         .collect()
+    }
+}
+
+impl crate::taxii::TaxiiReader for PgReader {
+    fn taxii_objects(
+        &self,
+        q: &crate::taxii::TaxiiQuery,
+        with_json: bool,
+    ) -> Result<Vec<crate::taxii::TaxiiRow>> {
+        use crate::taxii::Param;
+        let (clause, params) = crate::taxii::where_clause(q, |n| format!("${n}"));
+        let json = if with_json { "o.json" } else { "''::bytea" };
+        let sql = format!(
+            "SELECT o.obj_id, o.version, o.date_added, {json} FROM taxii_objects o \
+             WHERE {clause} ORDER BY o.date_added LIMIT {}",
+            q.limit
+        );
+        let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+            .iter()
+            .map(|p| match p {
+                Param::Int(i) => (i as &(dyn ToSql + Sync), Type::INT8),
+                Param::Text(t) => (t as &(dyn ToSql + Sync), Type::TEXT),
+            })
+            .collect();
+        self.query(&sql, &typed)?
+            .iter()
+            .map(|r| {
+                Ok(crate::taxii::TaxiiRow {
+                    id: col(r, 0, &self.target)?,
+                    version: col(r, 1, &self.target)?,
+                    date_added_us: col(r, 2, &self.target)?,
+                    json: col(r, 3, &self.target)?,
+                })
+            })
+            .collect()
+    }
+
+    fn taxii_status(&self, status_id: &str) -> Result<Option<(u64, Vec<u8>)>> {
+        self.query_opt(
+            "SELECT idx, status FROM taxii_publications WHERE status_id = $1",
+            &[(&status_id, Type::TEXT)],
+        )?
+        .map(|r| {
+            Ok((
+                to_u64(col(&r, 0, &self.target)?, "a publication's index")?,
+                col(&r, 1, &self.target)?,
+            ))
+        })
+        .transpose()
+    }
+
+    fn taxii_body(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            "SELECT body FROM taxii_publications WHERE idx = $1",
+            &[(&index, Type::INT8)],
+        )?
+        .map(|r| col(&r, 0, &self.target))
+        .transpose()
+    }
+
+    fn taxii_last_date_added(&self) -> Result<Option<i64>> {
+        match self.query_opt("SELECT max(date_added) FROM taxii_objects", &[])? {
+            Some(r) => col(&r, 0, &self.target),
+            None => Ok(None),
+        }
+    }
+
+    fn taxii_publications_from(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::taxii::TaxiiPublication)>> {
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        let rows = self.query(
+            "SELECT idx, status_id, collection, body, status FROM taxii_publications \
+             WHERE idx >= $1 ORDER BY idx LIMIT $2",
+            &[(&from, Type::INT8), (&limit_of(limit), Type::INT8)],
+        )?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let idx: i64 = col(r, 0, &self.target)?;
+            let objects = self
+                .query(
+                    "SELECT obj_id, obj_type, version, version_key, spec_version, date_added, \
+                     json FROM taxii_objects WHERE idx = $1 ORDER BY date_added",
+                    &[(&idx, Type::INT8)],
+                )?
+                .iter()
+                .map(|o| {
+                    Ok(crate::taxii::TaxiiObject {
+                        id: col(o, 0, &self.target)?,
+                        object_type: col(o, 1, &self.target)?,
+                        version: col(o, 2, &self.target)?,
+                        version_key: col(o, 3, &self.target)?,
+                        spec_version: col(o, 4, &self.target)?,
+                        date_added_us: col(o, 5, &self.target)?,
+                        json: col(o, 6, &self.target)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.push((
+                to_u64(idx, "a publication's index")?,
+                crate::taxii::TaxiiPublication {
+                    status_id: col(r, 1, &self.target)?,
+                    collection: col(r, 2, &self.target)?,
+                    body: col(r, 3, &self.target)?,
+                    status: col(r, 4, &self.target)?,
+                    objects,
+                },
+            ));
+        }
+        Ok(out)
     }
 }

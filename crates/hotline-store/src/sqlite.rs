@@ -89,6 +89,35 @@ CREATE TABLE credentials (
 );
 ";
 
+/// The TAXII tables ([`crate::taxii`]), created when missing by [`create`] and
+/// [`SqliteWriter::open`]; versioned on their own (`meta` key `taxii_schema_version`).
+/// `taxii_objects` is keyed by `date_added`, which grows with the log index, so a batch appends
+/// at the end of its b-tree; the unique index refuses a second copy of a version.
+const SCHEMA_TAXII: &str = "
+CREATE TABLE IF NOT EXISTS taxii_publications (
+    idx        INTEGER PRIMARY KEY,
+    status_id  TEXT NOT NULL UNIQUE,
+    collection TEXT NOT NULL,
+    body       BLOB NOT NULL,
+    status     BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS taxii_objects (
+    date_added   INTEGER PRIMARY KEY,
+    idx          INTEGER NOT NULL,
+    collection   TEXT NOT NULL,
+    obj_id       TEXT NOT NULL,
+    obj_type     TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    version_key  TEXT NOT NULL,
+    spec_version TEXT NOT NULL,
+    json         BLOB NOT NULL,
+    UNIQUE (collection, obj_id, version_key)
+);
+CREATE INDEX IF NOT EXISTS taxii_objects_by_collection ON taxii_objects(collection, date_added);
+CREATE INDEX IF NOT EXISTS taxii_objects_by_entry ON taxii_objects(idx);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('taxii_schema_version', '1');
+";
+
 fn tile_key(level: u8, index: u64) -> i64 {
     ((u64::from(level) << 56) | index) as i64
 }
@@ -150,6 +179,7 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
     tx.execute_batch(SCHEMA).map_err(db_err(path))?;
     tx.execute_batch(SCHEMA_PAYLOADS).map_err(db_err(path))?;
     tx.execute_batch(SCHEMA_CREDENTIALS).map_err(db_err(path))?;
+    tx.execute_batch(SCHEMA_TAXII).map_err(db_err(path))?;
     for (k, v) in [
         ("schema_version", SCHEMA_VERSION.to_string()),
         ("origin", origin.to_owned()),
@@ -410,6 +440,7 @@ impl SqliteWriter {
                 .map_err(db_err(path))?;
             if has_meta {
                 migrate(&mut conn, path)?;
+                conn.execute_batch(SCHEMA_TAXII).map_err(db_err(path))?;
             }
         }
         // NORMAL: the commit does not fsync; SqliteSyncer does, before anything is acknowledged.
@@ -508,11 +539,50 @@ impl LogWriter for SqliteWriter {
                     "INSERT INTO credentials(token_hash, party, idx) VALUES (?1, ?2, ?3)",
                 )
                 .map_err(&e)?;
+            let mut put_publication = tx
+                .prepare_cached(
+                    "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(&e)?;
+            let mut put_object = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO taxii_objects(date_added, idx, collection, obj_id, \
+                     obj_type, version, version_key, spec_version, json) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(&e)?;
             for (idx, id, side) in &batch.sides {
                 if let Some(p) = &side.payload {
                     put_payload
                         .execute(params![*idx as i64, &id.0[..], p])
                         .map_err(&e)?;
+                }
+                if let Some(t) = &side.taxii {
+                    put_publication
+                        .execute(params![
+                            *idx as i64,
+                            t.status_id,
+                            t.collection,
+                            t.body,
+                            t.status
+                        ])
+                        .map_err(&e)?;
+                    for o in &t.objects {
+                        put_object
+                            .execute(params![
+                                o.date_added_us,
+                                *idx as i64,
+                                t.collection,
+                                o.id,
+                                o.object_type,
+                                o.version,
+                                o.version_key,
+                                o.spec_version,
+                                o.json
+                            ])
+                            .map_err(&e)?;
+                    }
                 }
                 if let Some(c) = &side.credential {
                     put_credential
@@ -532,7 +602,12 @@ impl LogWriter for SqliteWriter {
         }
         tx.commit().map_err(&e)?;
         if let Some(c) = &self.checkpointer {
-            let side = |s: &crate::EntrySide| s.payload.as_ref().map_or(0, |p| p.len() as u64);
+            let side = |s: &crate::EntrySide| {
+                s.payload.as_ref().map_or(0, |p| p.len() as u64)
+                    + s.taxii.as_ref().map_or(0, |t| {
+                        2 * t.body.len() as u64 + t.objects.len() as u64 * 128
+                    })
+            };
             let bytes = batch
                 .bundles
                 .iter()
@@ -562,16 +637,27 @@ pub struct SqliteReader {
     path: PathBuf,
     meta: Meta,
     pool: Mutex<Vec<Connection>>,
+    /// Whether the database has the TAXII tables (a log never opened by a writer of a build
+    /// that knows TAXII has not).
+    has_taxii: bool,
 }
 
 impl SqliteReader {
     /// Opens the database for reading.
     pub fn open(path: &Path) -> Result<SqliteReader> {
         let (conn, meta) = open_existing(path, true)?;
+        let has_taxii = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'taxii_objects'",
+                [],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )
+            .map_err(db_err(path))?;
         Ok(SqliteReader {
             path: path.to_owned(),
             meta,
             pool: Mutex::new(vec![conn]),
+            has_taxii,
         })
     }
 
@@ -619,6 +705,10 @@ fn row_checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCheckpoint> {
 impl LogReader for SqliteReader {
     fn origin(&self) -> &str {
         &self.meta.origin
+    }
+
+    fn taxii(&self) -> Option<&dyn crate::taxii::TaxiiReader> {
+        if self.has_taxii { Some(self) } else { None }
     }
 
     fn log_vkey(&self) -> &str {
@@ -804,4 +894,117 @@ pub fn baseline_bundle_writes(
         tx.commit().map_err(db_err(path))?;
     }
     Ok(started.elapsed())
+}
+
+impl crate::taxii::TaxiiReader for SqliteReader {
+    fn taxii_objects(
+        &self,
+        q: &crate::taxii::TaxiiQuery,
+        with_json: bool,
+    ) -> Result<Vec<crate::taxii::TaxiiRow>> {
+        use crate::taxii::Param;
+        let (clause, params) = crate::taxii::where_clause(q, |n| format!("?{n}"));
+        let json = if with_json { "o.json" } else { "x''" };
+        let sql = format!(
+            "SELECT o.obj_id, o.version, o.date_added, {json} FROM taxii_objects o \
+             WHERE {clause} ORDER BY o.date_added LIMIT {}",
+            q.limit
+        );
+        let values: Vec<rusqlite::types::Value> = params
+            .into_iter()
+            .map(|p| match p {
+                Param::Int(i) => rusqlite::types::Value::Integer(i),
+                Param::Text(t) => rusqlite::types::Value::Text(t),
+            })
+            .collect();
+        self.with_conn(|c| {
+            c.prepare_cached(&sql)?
+                .query_map(rusqlite::params_from_iter(values), |r| {
+                    Ok(crate::taxii::TaxiiRow {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                        date_added_us: r.get(2)?,
+                        json: r.get(3)?,
+                    })
+                })?
+                .collect()
+        })
+    }
+
+    fn taxii_status(&self, status_id: &str) -> Result<Option<(u64, Vec<u8>)>> {
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT idx, status FROM taxii_publications WHERE status_id = ?1")?
+                .query_row([status_id], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+                .optional()
+        })
+    }
+
+    fn taxii_body(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        self.with_conn(|c| {
+            c.prepare_cached("SELECT body FROM taxii_publications WHERE idx = ?1")?
+                .query_row([index], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn taxii_last_date_added(&self) -> Result<Option<i64>> {
+        self.with_conn(|c| {
+            c.query_row("SELECT max(date_added) FROM taxii_objects", [], |r| {
+                r.get(0)
+            })
+        })
+    }
+
+    fn taxii_publications_from(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::taxii::TaxiiPublication)>> {
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        self.with_conn(|c| {
+            let mut pubs = c
+                .prepare_cached(
+                    "SELECT idx, status_id, collection, body, status FROM taxii_publications \
+                     WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
+                )?
+                .query_map(params![from, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        crate::taxii::TaxiiPublication {
+                            status_id: r.get(1)?,
+                            collection: r.get(2)?,
+                            body: r.get(3)?,
+                            status: r.get(4)?,
+                            objects: Vec::new(),
+                        },
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut objects = c.prepare_cached(
+                "SELECT obj_id, obj_type, version, version_key, spec_version, date_added, json \
+                 FROM taxii_objects WHERE idx = ?1 ORDER BY date_added",
+            )?;
+            for (idx, p) in &mut pubs {
+                p.objects = objects
+                    .query_map([*idx as i64], |r| {
+                        Ok(crate::taxii::TaxiiObject {
+                            id: r.get(0)?,
+                            object_type: r.get(1)?,
+                            version: r.get(2)?,
+                            version_key: r.get(3)?,
+                            spec_version: r.get(4)?,
+                            date_added_us: r.get(5)?,
+                            json: r.get(6)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+            }
+            Ok(pubs)
+        })
+    }
 }

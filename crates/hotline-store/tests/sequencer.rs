@@ -298,6 +298,7 @@ fn a_version_2_database_keeps_every_payload_when_migrated() {
         let side = hotline_store::EntrySide {
             payload: (i % 3 != 0).then(|| format!("ciphertext {i}").into_bytes()),
             credential: None,
+            taxii: None,
         };
         let a = h.submit_with(entry(i), side).unwrap().wait().unwrap();
         stored.push((a.index, leaf_hash(&entry(i)), i % 3 != 0));
@@ -327,6 +328,7 @@ fn a_version_2_database_keeps_every_payload_when_migrated() {
     let side = hotline_store::EntrySide {
         payload: Some(b"after".to_vec()),
         credential: None,
+        taxii: None,
     };
     let a = h.submit_with(entry(1000), side).unwrap().wait().unwrap();
     assert_eq!(

@@ -57,7 +57,8 @@ var keyOrder = []string{
 	"origin", "kind", "case", "author", "recipient", "time", "priority", "request-type",
 	"justification", "handling", "tlp", "ack-by", "answer-by", "reason", "deadline", "ref",
 	"party", "party-name", "jurisdiction", "party-kind", "party-key", "party-recipient",
-	"contact", "payload-sha256", "payload-size", "plaintext-sha256",
+	"contact", "collection", "objects-sha256", "objects-size", "objects-count",
+	"payload-sha256", "payload-size", "plaintext-sha256",
 }
 
 var keyRank = func() map[string]int {
@@ -80,6 +81,7 @@ var (
 	caseKinds = set("notice", "request", "delivered", "acknowledged", "update", "need-info",
 		"answer", "declined", "overdue", "closed", "withdrawn")
 	directoryKinds  = set("party-registered", "key-rotated", "party-revoked")
+	collections     = set("shared", "public", "own")
 	followUpKinds   = set("acknowledged", "update", "need-info", "answer", "declined", "closed", "withdrawn")
 	payloadRequired = set("notice", "request", "update", "need-info", "answer")
 	payloadOptional = set("acknowledged", "declined", "closed", "withdrawn")
@@ -117,8 +119,12 @@ func rule(kind, key string, hasPayload, emergency bool) (allowed, required bool)
 		return yes(kind == "request")
 	case "justification":
 		return yes(kind == "request" && emergency)
-	case "handling", "tlp":
+	case "tlp":
+		return yes(kind == "notice" || kind == "request" || kind == "shared" || hasPayload)
+	case "handling":
 		return yes(kind == "notice" || kind == "request" || hasPayload)
+	case "collection", "objects-sha256", "objects-size", "objects-count":
+		return yes(kind == "shared")
 	case "reason":
 		return yes(kind == "declined" || kind == "party-revoked")
 	case "deadline":
@@ -126,6 +132,10 @@ func rule(kind, key string, hasPayload, emergency bool) (allowed, required bool)
 	case "ref":
 		return yes(followUpKinds[kind] || kind == "delivered" || kind == "overdue")
 	case "party":
+		// A shared statement by the operator names the publishing party (checked below).
+		if kind == "shared" {
+			return true, false
+		}
 		return yes(directoryKinds[kind])
 	case "party-name", "jurisdiction", "party-kind", "contact":
 		return yes(kind == "party-registered")
@@ -191,7 +201,7 @@ func parseHeader(text string) (header, error) {
 		h.values[k] = append(h.values[k], v)
 	}
 	kind := h.get("kind")
-	if !caseKinds[kind] && !directoryKinds[kind] {
+	if !caseKinds[kind] && !directoryKinds[kind] && kind != "shared" {
 		return h, fmt.Errorf("unknown kind %q", clip(kind))
 	}
 	hasPayload := h.has("payload-sha256") || h.has("payload-size") || h.has("plaintext-sha256")
@@ -203,6 +213,30 @@ func parseHeader(text string) (header, error) {
 			return h, fmt.Errorf("a %s statement does not use %s", kind, k)
 		case !h.has(k) && required:
 			return h, fmt.Errorf("a %s statement needs %s", kind, k)
+		}
+	}
+	if kind == "shared" {
+		byOperator := h.get("author") == operatorID
+		if byOperator != h.has("party") {
+			return h, errors.New("a shared statement has a party line exactly when the operator is its author")
+		}
+		if t := h.get("tlp"); t != "clear" && t != "green" {
+			return h, fmt.Errorf("a shared statement publishes TLP:CLEAR or TLP:GREEN only, not %q", clip(t))
+		}
+		if h.get("collection") == "public" && h.get("tlp") != "clear" {
+			return h, errors.New("the public collection takes TLP:CLEAR only")
+		}
+		if !collections[h.get("collection")] {
+			return h, fmt.Errorf("collection %q is not shared, public or own", clip(h.get("collection")))
+		}
+		if _, err := decodeHash(h.get("objects-sha256")); err != nil {
+			return h, fmt.Errorf("objects-sha256: %v", err)
+		}
+		for _, k := range []string{"objects-size", "objects-count"} {
+			n, err := strconv.ParseUint(h.get(k), 10, 64)
+			if err != nil || n == 0 || strconv.FormatUint(n, 10) != h.get(k) {
+				return h, fmt.Errorf("%s %q is not a positive canonical decimal", k, clip(h.get(k)))
+			}
 		}
 	}
 	if hasPayload && !(h.has("payload-sha256") && h.has("payload-size") && h.has("plaintext-sha256")) {
@@ -501,6 +535,17 @@ func (c *statementChecker) apply(index int64, entry []byte) error {
 		}
 		required = []note.Verifier{c.parties[operatorID].key}
 		optional = []note.Verifier{p.key}
+	case "shared":
+		// By the party itself, or recorded by the operator for a party that can still publish.
+		if author == operatorID {
+			if _, err := c.current(h.get("party"), "party"); err != nil {
+				return fmt.Errorf("shared: %v", err)
+			}
+			if h.get("party") == operatorID {
+				return errors.New("shared: the operator publishes nothing of its own")
+			}
+		}
+		required = []note.Verifier{c.parties[author].key}
 	default:
 		required = []note.Verifier{c.parties[author].key}
 	}
@@ -529,6 +574,8 @@ func (c *statementChecker) apply(index int64, entry []byte) error {
 		p.key, p.vkey = newKey, h.get("party-key")
 	case kind == "party-revoked":
 		c.parties[h.get("party")].revoked = index
+	case kind == "shared":
+		// A publication belongs to no case.
 	default:
 		if err := c.applyCase(index, h, s); err != nil {
 			return fmt.Errorf("%s statement by %s in case %s: %v", kind, author, h.get("case"), err)

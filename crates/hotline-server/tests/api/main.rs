@@ -5,7 +5,8 @@
 //! - `replay`: replays (exact, re-targeted, stale, across a restart, across hotlines) and
 //!   what rotated and revoked keys can still prove;
 //! - `bad_input`: every kind of bad input gets a clear 4xx and changes nothing stored;
-//! - `openapi`: the OpenAPI document describes every route.
+//! - `openapi`: the OpenAPI document describes every route;
+//! - `taxii`: TAXII 2.1 at `/taxii2/` (issue 5).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod authz;
@@ -13,3 +14,4 @@ mod bad_input;
 mod fixture;
 mod openapi;
 mod replay;
+mod taxii;

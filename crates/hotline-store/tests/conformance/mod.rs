@@ -100,6 +100,7 @@ macro_rules! conformance_tests {
             two_writers_racing_on_two_connections_commit_exactly_once,
             a_stale_sequencer_stops_when_another_one_committed,
             side_data_is_stored_with_new_entries_only,
+            taxii_objects_are_stored_with_their_entry_and_queried_by_filters,
             a_duplicate_credential_fails_the_whole_batch,
             reader_contract_on_an_empty_and_a_growing_log,
             a_failed_write_stops_the_sequencer_for_good,
@@ -536,6 +537,7 @@ pub fn side_data_is_stored_with_new_entries_only(log: Log) {
             token_hash: [7u8; 32],
             party: "us-cisa".into(),
         }),
+        taxii: None,
     };
     let a = h.submit_with(entry(1), side).unwrap().wait().unwrap();
     assert!(a.new);
@@ -543,6 +545,7 @@ pub fn side_data_is_stored_with_new_entries_only(log: Log) {
     let again = hotline_store::EntrySide {
         payload: Some(b"ciphertext two".to_vec()),
         credential: None,
+        taxii: None,
     };
     let b = h.submit_with(entry(1), again).unwrap().wait().unwrap();
     assert!(!b.new);
@@ -588,6 +591,7 @@ pub fn side_data_is_stored_with_new_entries_only(log: Log) {
                     token_hash: [i as u8; 32],
                     party: format!("party-{i}"),
                 }),
+                taxii: None,
             };
             h.submit_with(entry(i), side).unwrap()
         })
@@ -621,6 +625,7 @@ pub fn a_duplicate_credential_fails_the_whole_batch(log: Log) {
             token_hash: [9u8; 32],
             party: party.into(),
         }),
+        taxii: None,
     };
     let mut batch = marker_batch(3, 5, "w");
     batch.sides = vec![
@@ -805,5 +810,171 @@ pub fn under_load_a_batch_lingers_to_gather_more_and_a_quiet_log_does_not(log: L
         "20 entries submitted within the linger went into one batch"
     );
     assert_eq!(h.view().snapshot().size(), 26);
+    h.shutdown();
+}
+
+fn taxii_object(id: &str, version: &str, date_added_us: i64) -> hotline_store::taxii::TaxiiObject {
+    hotline_store::taxii::TaxiiObject {
+        id: id.into(),
+        object_type: id.split("--").next().unwrap().into(),
+        version: version.into(),
+        version_key: hotline_store::taxii::version_key(version),
+        spec_version: "2.1".into(),
+        date_added_us,
+        json: format!("{{\"id\":\"{id}\",\"modified\":\"{version}\"}}").into_bytes(),
+    }
+}
+
+fn publication(
+    collection: &str,
+    status: &str,
+    objects: Vec<hotline_store::taxii::TaxiiObject>,
+) -> hotline_store::EntrySide {
+    hotline_store::EntrySide {
+        payload: None,
+        credential: None,
+        taxii: Some(Box::new(hotline_store::taxii::TaxiiPublication {
+            collection: collection.into(),
+            status_id: status.into(),
+            body: format!("body of {status}").into_bytes(),
+            status: format!("{{\"id\":\"{status}\"}}").into_bytes(),
+            objects,
+        })),
+    }
+}
+
+pub fn taxii_objects_are_stored_with_their_entry_and_queried_by_filters(log: Log) {
+    use hotline_store::taxii::{TaxiiQuery, VersionFilter};
+    let h = log.start().unwrap();
+    let (ind, mal) = ("indicator--1", "malware--2");
+    let v1 = "2021-07-03T10:00:00Z";
+    let v2 = "2021-07-03T10:00:00.5Z";
+    let a = h
+        .submit_with(
+            entry(1),
+            publication(
+                "c1",
+                "s1",
+                vec![taxii_object(ind, v1, 100), taxii_object(mal, v1, 101)],
+            ),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    // A newer version of the indicator, and the old one again (kept once).
+    let b = h
+        .submit_with(
+            entry(2),
+            publication(
+                "c1",
+                "s2",
+                vec![taxii_object(ind, v2, 200), taxii_object(ind, v1, 201)],
+            ),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    // The same entry again: its side data is dropped.
+    let again = h
+        .submit_with(
+            entry(2),
+            publication("c1", "s3", vec![taxii_object(mal, v2, 300)]),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(!again.new);
+    let reader = h.view().reader().clone();
+    let t = reader.taxii().expect("the backend keeps TAXII collections");
+    let q = |f: &dyn Fn(&mut TaxiiQuery)| {
+        let mut q = TaxiiQuery {
+            collection: "c1".into(),
+            below_index: b.index + 1,
+            limit: 100,
+            ..TaxiiQuery::default()
+        };
+        f(&mut q);
+        t.taxii_objects(&q, true)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.version, r.date_added_us))
+            .collect::<Vec<_>>()
+    };
+    // Default: the last version of each object, in date_added order.
+    assert_eq!(
+        q(&|_| {}),
+        vec![(mal.into(), v1.into(), 101), (ind.into(), v2.into(), 200)]
+    );
+    let all = q(&|q| {
+        q.versions = VersionFilter {
+            all: true,
+            ..Default::default()
+        }
+    });
+    assert_eq!(all.len(), 3, "{all:?}");
+    let first = q(&|q| {
+        q.versions = VersionFilter {
+            first: true,
+            ..Default::default()
+        }
+    });
+    assert_eq!(
+        first,
+        vec![(ind.into(), v1.into(), 100), (mal.into(), v1.into(), 101)]
+    );
+    let exact = q(&|q| {
+        q.versions = VersionFilter {
+            exact: vec![hotline_store::taxii::version_key(v1)],
+            ..Default::default()
+        }
+    });
+    assert_eq!(exact.len(), 2);
+    // added_after is strict; ids, types and spec versions filter.
+    assert_eq!(
+        q(&|q| q.after_us = Some(101)),
+        vec![(ind.into(), v2.into(), 200)]
+    );
+    assert_eq!(q(&|q| q.after_us = Some(200)), vec![]);
+    assert_eq!(q(&|q| q.types = vec!["malware".into()]).len(), 1);
+    assert_eq!(
+        q(&|q| q.ids = vec![ind.into()]),
+        vec![(ind.into(), v2.into(), 200)]
+    );
+    assert_eq!(q(&|q| q.spec_versions = vec!["2.0".into()]), vec![]);
+    // Rows of entries not yet published are invisible, and "last" ignores them.
+    assert_eq!(
+        q(&|q| q.below_index = a.index + 1),
+        vec![(ind.into(), v1.into(), 100), (mal.into(), v1.into(), 101)]
+    );
+    // Other collections are apart; the limit holds.
+    assert_eq!(q(&|q| q.collection = "c2".into()), vec![]);
+    assert_eq!(q(&|q| q.limit = 1).len(), 1);
+    // Manifest rows carry no JSON.
+    let m = t
+        .taxii_objects(
+            &TaxiiQuery {
+                collection: "c1".into(),
+                below_index: 10,
+                limit: 10,
+                ..TaxiiQuery::default()
+            },
+            false,
+        )
+        .unwrap();
+    assert!(m.iter().all(|r| r.json.is_empty()));
+    assert_eq!(
+        t.taxii_status("s2").unwrap(),
+        Some((b.index, b"{\"id\":\"s2\"}".to_vec()))
+    );
+    assert_eq!(t.taxii_status("s3").unwrap(), None);
+    assert_eq!(t.taxii_body(a.index).unwrap(), Some(b"body of s1".to_vec()));
+    assert_eq!(t.taxii_last_date_added().unwrap(), Some(200));
+    let pubs = t.taxii_publications_from(0, 10).unwrap();
+    assert_eq!(pubs.len(), 2);
+    assert_eq!(
+        pubs[1].1.objects.len(),
+        1,
+        "the duplicate version was not stored"
+    );
     h.shutdown();
 }
