@@ -798,6 +798,12 @@ pub struct CaseSummaryDto {
     pub priority: String,
     /// Request type.
     pub request_type: Option<String>,
+    /// Handling code (H0–H3) of the opening statement.
+    #[serde(default)]
+    pub handling: Option<String>,
+    /// TLP 2.0 label of the opening statement's payload.
+    #[serde(default)]
+    pub tlp: Option<String>,
     /// When opened.
     pub opened: String,
     /// Acknowledge-by.
@@ -850,6 +856,8 @@ fn summary(c: &Case, caller: &PartyId, now: Timestamp) -> CaseSummaryDto {
         phase: c.phase.to_string(),
         priority: c.priority.to_string(),
         request_type: c.request_type.map(|t| t.to_string()),
+        handling: c.handling.map(|h| h.to_string()),
+        tlp: c.tlp.map(|t| t.to_string()),
         opened: c.opened.to_rfc3339(),
         ack_by: c.ack_by.map(|t| t.to_rfc3339()),
         answer_by: c.answer_by.map(|t| t.to_rfc3339()),
@@ -892,34 +900,117 @@ pub struct InboxDto {
     pub party: String,
     /// Server time the deadlines were computed at.
     pub now: String,
-    /// Cases, most urgent first.
+    /// Cases, most urgent first (one page of them when `page` was given).
     pub cases: Vec<CaseSummaryDto>,
+    /// How many cases match the query in all (every page).
+    #[serde(default)]
+    pub total: usize,
+    /// The page returned (1-based), if the query asked for one.
+    #[serde(default)]
+    pub page: Option<usize>,
+    /// Cases per page, if the query asked for a page.
+    #[serde(default)]
+    pub per_page: Option<usize>,
 }
+
+/// Query of `GET /api/v1/inbox`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InboxQuery {
+    /// `responder` (what others sent you: the inbox proper), `requester` (what you sent: the
+    /// outbox) or `all` (the default).
+    pub role: Option<String>,
+    /// 1-based page number; without it, every case.
+    pub page: Option<usize>,
+    /// Cases per page, 1–500 (default 50).
+    pub per_page: Option<usize>,
+}
+
+/// Most cases one inbox page may hold.
+pub const MAX_PER_PAGE: usize = 500;
 
 #[utoipa::path(
     get,
     path = "/api/v1/inbox",
+    params(
+        ("role" = Option<String>, Query, description = "`responder`: cases opened with you (inbox); `requester`: cases you opened (outbox); `all` (default)"),
+        ("page" = Option<usize>, Query, description = "1-based page number; without it every case is returned"),
+        ("per_page" = Option<usize>, Query, description = "cases per page, 1-500 (default 50)")
+    ),
     responses(
         (status = 200, description = "the caller's cases, most urgent first", body = InboxDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
         (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto)
     )
 )]
 async fn inbox(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
+    query: Result<axum::extract::Query<InboxQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<InboxDto>> {
+    let axum::extract::Query(q) =
+        query.map_err(|e| ApiFailure(ServiceError::BadRequest(e.body_text())))?;
+    let role = match q.role.as_deref() {
+        None | Some("all") => None,
+        Some(r @ ("requester" | "responder")) => Some(r),
+        Some(other) => {
+            return Err(ApiFailure(ServiceError::BadRequest(format!(
+                "role must be responder, requester or all, not {:?}",
+                other.chars().take(40).collect::<String>()
+            ))));
+        }
+    };
+    let per_page = q.per_page.unwrap_or(50);
+    if q.page == Some(0) || !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiFailure(ServiceError::BadRequest(format!(
+            "page counts from 1 and per_page must be 1-{MAX_PER_PAGE}"
+        ))));
+    }
     let now = s.now();
-    let mut cases: Vec<CaseSummaryDto> = s
-        .cases_for(&caller)
-        .iter()
-        .map(|c| summary(c, &caller, now))
-        .collect();
     let me = caller.to_string();
-    cases.sort_by_key(|c| urgency(c, &me));
+    let mut cases: Vec<CaseSummaryDto> = s.read(|h| {
+        h.cases()
+            .filter(|c| match role {
+                None => caller.is_operator() || c.role_of(&caller).is_some(),
+                Some("requester") => c.requester == caller,
+                Some(_) => c.responder == caller,
+            })
+            .map(|c| summary(c, &caller, now))
+            .collect()
+    });
+    let total = cases.len();
+    let (page, per) = match q.page {
+        Some(p) => {
+            // Only the page is needed in order: select it, then sort just those.
+            let start = (p - 1).saturating_mul(per_page).min(total);
+            let end = start.saturating_add(per_page).min(total);
+            if start < total {
+                cases.select_nth_unstable_by_key(start, |c| urgency(c, &me));
+                let rest = &mut cases[start..];
+                let len = end - start;
+                if len < rest.len() {
+                    rest.select_nth_unstable_by_key(len, |c| urgency(c, &me));
+                }
+                rest[..len].sort_by_key(|c| urgency(c, &me));
+                cases.truncate(end);
+                cases.drain(..start);
+            } else {
+                cases.clear();
+            }
+            (Some(p), Some(per_page))
+        }
+        None => {
+            cases.sort_by_key(|c| urgency(c, &me));
+            (None, None)
+        }
+    };
     Ok(Json(InboxDto {
         party: me,
         now: now.to_rfc3339(),
         cases,
+        total,
+        page,
+        per_page: per,
     }))
 }
 
@@ -950,6 +1041,9 @@ pub struct CaseDto {
     pub summary: CaseSummaryDto,
     /// Every statement, in log order.
     pub timeline: Vec<StepDto>,
+    /// The statement kinds the caller may make in the case now.
+    #[serde(default)]
+    pub allowed: Vec<String>,
 }
 
 #[utoipa::path(
@@ -973,7 +1067,25 @@ async fn case(
     // have no proof yet); the next read shows them.
     let published = s.published_size();
     let c = s.case_for(&caller, &id)?;
+    let role = c.role_of(&caller);
+    let allowed = c
+        .allowed()
+        .into_iter()
+        .filter(|(_, who)| match (who, role) {
+            (
+                hotline_core::lifecycle::Role::Either,
+                Some(
+                    hotline_core::lifecycle::Role::Requester
+                    | hotline_core::lifecycle::Role::Responder,
+                ),
+            ) => true,
+            (w, Some(r)) => *w == r,
+            _ => false,
+        })
+        .map(|(k, _)| k.to_string())
+        .collect();
     Ok(Json(CaseDto {
+        allowed,
         summary: summary(&c, &caller, s.now()),
         timeline: c
             .steps

@@ -16,6 +16,7 @@
 //! bad query parameters 400.
 
 pub mod api;
+pub mod console;
 pub mod service;
 pub mod witnessing;
 
@@ -56,15 +57,16 @@ const MUTABLE: &str = "no-cache";
 /// The router for all of hotline's HTTP endpoints.
 pub fn router(state: Arc<AppState>) -> Router {
     let api = state.service.clone().map(api::routes);
+    let console = console::routes(state.clone());
     let log = Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/tile/{*path}", get(tile))
         .route("/log/proof/inclusion", get(inclusion))
         .route("/log/proof/consistency", get(consistency))
         .fallback(not_found)
-        .with_state(state);
+        .with_state(state)
+        .merge(console);
     let app = match api {
         Some(api) => log.merge(api),
         None => log,
@@ -116,25 +118,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn text_404(reason: String) -> Response {
+pub(crate) fn text_404(reason: String) -> Response {
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         reason + "\n",
     )
         .into_response()
-}
-
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "hotline transparency log\n\n\
-         checkpoint:  /log/checkpoint\n\
-         tiles:       /log/tile/<L>/<N>[.p/<W>]  (c2sp.org/tlog-tiles)\n\
-         entries:     /log/tile/entries/<N>[.p/<W>]\n\
-         proofs:      /log/proof/inclusion?index=I[&size=S] | ?leaf_hash=H[&size=S]\n\
-         \x20            /log/proof/consistency?old=A[&new=B]\n",
-    )
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {

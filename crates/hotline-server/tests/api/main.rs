@@ -10,6 +10,7 @@
 
 mod authz;
 mod bad_input;
+mod console;
 mod fixture;
 mod openapi;
 mod replay;
