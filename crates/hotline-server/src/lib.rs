@@ -71,7 +71,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         Some(api) => log.merge(api),
         None => log,
     };
+    // Each request as a span (method, URI, status, latency) at debug level: never headers or
+    // bodies, which hold tokens and ciphertext (`HOTLINE_LOG=debug` shows them).
     app.layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 /// An error response: status and a one-line reason, as text or JSON.

@@ -96,7 +96,7 @@ export function startOfficer(t) {
         el("a", { href: "#compose", "aria-current": location.hash === "#compose" ? "page" : null }, t("officer.compose")),
         el("button", { type: "button", class: "secondary", onclick: logout }, t("officer.logout"))),
       el("h2", { id: "view-title", tabindex: "-1" }, title),
-      ...content);
+      ...content.filter((x) => x !== null && x !== undefined));
     document.getElementById("view-title").focus();
   }
 
@@ -158,7 +158,7 @@ export function startOfficer(t) {
         const entry = c.utf8(stmt.statement);
         const cp = c.verifyInclusion({ entry, index: p.index, proof: p.proof, checkpoint: p.checkpoint, logVkey, origin });
         const author = session.parties.find((x) => x.id === step.author);
-        const authorOk = step.author === "operator" || (author && author.vkey && c.noteSignedBy(stmt.statement, author.vkey));
+        const authorOk = Boolean(author && author.vkey && c.noteSignedBy(stmt.statement, author.vkey));
         out.className = authorOk ? "ok" : "warn";
         out.textContent = (authorOk ? t("proof.verified") : t("proof.included_only")).replace("{size}", num.format(cp.size));
       } catch (e) {
@@ -201,7 +201,7 @@ export function startOfficer(t) {
       doc.attachments && doc.attachments.length ? el("p", {}, `${t("doc.attachments")} ${doc.attachments.map((a) => a.name).join(", ")}`) : null);
   }
 
-  async function showCase(id) {
+  async function showCase(id, opts = {}) {
     const cs = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
     const me = session.keys.party;
     const stmts = new Map();
@@ -229,6 +229,8 @@ export function startOfficer(t) {
         docs.append(renderDocument(doc, st));
       }
       say(t("case.decrypted"), "ok");
+      // The first download by the responder is recorded as delivered: show what it allows now.
+      if (cs.phase === "sent" && cs.role === "responder" && !opts.decrypted) await showCase(id, { decrypt: true, decrypted: true });
     };
     const actions = el("div", { class: "actions", role: "group", "aria-label": t("case.actions") },
       cs.timeline.some((s) => s.has_payload) ? el("button", { type: "button", id: "decrypt", onclick: () => decrypt().catch((e) => say(`${t("error.failed")} ${e.message}`, "error")) }, t("case.decrypt")) : null,
@@ -252,6 +254,7 @@ export function startOfficer(t) {
         steps),
       docs);
     say(t("case.loaded"));
+    if (opts.decrypt) await decrypt();
   }
 
   function labelsFields(prefix) {

@@ -57,10 +57,16 @@ function validKeyName(name) {
 }
 
 /** Parses a verifier key `name+hexid+base64(alg || key)`. */
+/** Splits `name+hexid+base64` (the base64 may itself hold `+`). */
+function splitKey(s, what) {
+  const i = s.indexOf("+");
+  const j = i < 0 ? -1 : s.indexOf("+", i + 1);
+  if (i < 0 || j < 0) throw new Error(`${what} has the form name+keyid+base64`);
+  return [s.slice(0, i), s.slice(i + 1, j), s.slice(j + 1)];
+}
+
 export function parseVkey(vkey) {
-  const parts = vkey.trim().split("+");
-  if (parts.length !== 3) throw new Error("a verifier key has the form name+keyid+base64");
-  const [name, id, data] = parts;
+  const [name, id, data] = splitKey(vkey.trim(), "a verifier key");
   if (!validKeyName(name) || !/^[0-9a-f]{8}$/.test(id)) throw new Error("malformed verifier key");
   const raw = unb64(data);
   if (raw.length !== 33) throw new Error("a verifier key holds one type byte and 32 key bytes");
@@ -73,9 +79,7 @@ export function parseVkey(vkey) {
 /** A signer from a private key `PRIVATE+KEY+name+hexid+base64(0x01 || seed)`. */
 export function parseSkey(skey) {
   if (!skey.startsWith("PRIVATE+KEY+")) throw new Error("a signer key starts with PRIVATE+KEY+");
-  const parts = skey.slice(12).split("+");
-  if (parts.length !== 3) throw new Error("a signer key has the form PRIVATE+KEY+name+keyid+base64");
-  const [name, id, data] = parts;
+  const [name, id, data] = splitKey(skey.slice(12), "a signer key after PRIVATE+KEY+");
   const raw = unb64(data);
   if (raw.length !== 33 || raw[0] !== ALG_ED25519) throw new Error("the signing key is not an Ed25519 key");
   const seed = raw.slice(1);

@@ -113,7 +113,7 @@ impl Lang {
         };
         let mut out = String::with_capacity(digits.len() * 3);
         for (i, d) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(sep);
             }
             out.push(localize_digit(d, zero));

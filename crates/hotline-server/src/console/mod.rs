@@ -859,3 +859,25 @@ async fn asset(Path(name): Path<String>) -> Response {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded bundle is the one whose hash `npm run build` recorded (the byte-for-byte
+    /// rebuild from the lockfile is `node build.mjs --check`, run by `cargo xtask
+    /// console-browser` where node is installed).
+    #[test]
+    fn the_bundle_is_the_recorded_build() {
+        let recorded = include_str!("../../console/assets/hotline-console.js.sha256");
+        let hex: String = Sha256::digest(CONSOLE_JS)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            recorded.split_whitespace().next(),
+            Some(hex.as_str()),
+            "console/assets/hotline-console.js is not the recorded build: run `cargo xtask console-assets`"
+        );
+    }
+}
