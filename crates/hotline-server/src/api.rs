@@ -133,6 +133,31 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "one of your cases with its timeline",
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/webhooks",
+        access: Access::Party,
+        summary: "register a webhook: signed notifications of arrivals and near deadlines; \
+                  returns its secret once",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/webhooks",
+        access: Access::Party,
+        summary: "your webhooks",
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/webhooks/{webhook}",
+        access: Access::Party,
+        summary: "delete one of your webhooks",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/webhooks/deliveries",
+        access: Access::Party,
+        summary: "your webhooks' delivery log, latest first",
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/openapi.json",
         access: Access::Public,
@@ -159,6 +184,12 @@ pub fn routes(service: Arc<HotlineService>) -> Router {
             }
             ("GET", "/api/v1/inbox") => r.route(spec.path, get(inbox)),
             ("GET", "/api/v1/cases/{case}") => r.route(spec.path, get(case)),
+            ("POST", "/api/v1/webhooks") => r.route(spec.path, post(webhook_register)),
+            ("GET", "/api/v1/webhooks") => r.route(spec.path, get(webhook_list)),
+            ("DELETE", "/api/v1/webhooks/{webhook}") => {
+                r.route(spec.path, axum::routing::delete(webhook_delete))
+            }
+            ("GET", "/api/v1/webhooks/deliveries") => r.route(spec.path, get(webhook_deliveries)),
             ("GET", "/api/v1/openapi.json") => r.route(spec.path, get(openapi_json)),
             _ => r,
         };
@@ -1105,6 +1136,88 @@ async fn case(
 }
 
 #[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    request_body = crate::webhooks::NewWebhookDto,
+    responses(
+        (status = 201, description = "registered: the webhook with its signing secret (shown once)", body = crate::webhooks::WebhookDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "this hotline keeps no webhooks", body = ErrorDto),
+        (status = 409, description = "the party has as many webhooks as allowed", body = ErrorDto),
+        (status = 415, description = "the body is not sent as application/json", body = ErrorDto)
+    )
+)]
+async fn webhook_register(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    body: Result<Json<crate::webhooks::NewWebhookDto>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<crate::webhooks::WebhookDto>)> {
+    let body = json_body(body)?;
+    let hooks = s.webhooks()?.clone();
+    let url = body.url;
+    // Persisting fsyncs: off the async workers.
+    let dto = tokio::task::spawn_blocking(move || hooks.register(&caller, &url))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    Ok((StatusCode::CREATED, Json(dto)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    responses(
+        (status = 200, description = "the caller's webhooks, without their secrets", body = Vec<crate::webhooks::WebhookDto>),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "this hotline keeps no webhooks", body = ErrorDto)
+    )
+)]
+async fn webhook_list(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<crate::webhooks::WebhookDto>>> {
+    Ok(Json(s.webhooks()?.list(&caller)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{webhook}",
+    params(("webhook" = String, Path, description = "webhook id")),
+    responses(
+        (status = 204, description = "deleted; no further attempts are made for it"),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "no such webhook of the caller's", body = ErrorDto)
+    )
+)]
+async fn webhook_delete(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let hooks = s.webhooks()?.clone();
+    tokio::task::spawn_blocking(move || hooks.delete(&caller, &id))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/deliveries",
+    responses(
+        (status = 200, description = "every delivery attempt to the caller's webhooks (the latest 1,000), latest first", body = Vec<crate::webhooks::DeliveryDto>),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "this hotline keeps no webhooks", body = ErrorDto)
+    )
+)]
+async fn webhook_deliveries(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<crate::webhooks::DeliveryDto>>> {
+    Ok(Json(s.webhooks()?.deliveries(&caller)))
+}
+
+#[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
     responses((status = 200, description = "this document", content_type = "application/json"))
@@ -1141,6 +1254,10 @@ async fn openapi_json() -> Response {
         payload,
         inbox,
         case,
+        webhook_register,
+        webhook_list,
+        webhook_delete,
+        webhook_deliveries,
         openapi_json
     )
 )]
@@ -1174,6 +1291,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         let op = match spec.method {
             "GET" => item.get.as_mut(),
             "POST" => item.post.as_mut(),
+            "DELETE" => item.delete.as_mut(),
             _ => None,
         };
         let Some(op) = op else {

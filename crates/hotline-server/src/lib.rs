@@ -18,6 +18,7 @@
 pub mod api;
 pub mod console;
 pub mod service;
+pub mod webhooks;
 pub mod witnessing;
 
 use std::sync::Arc;

@@ -14,3 +14,4 @@ mod console;
 mod fixture;
 mod openapi;
 mod replay;
+mod webhooks;
