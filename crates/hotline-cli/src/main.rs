@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod bench;
+mod bench_inbox;
 mod bench_submit;
 mod client;
 mod config;
@@ -370,6 +371,9 @@ enum BenchCommand {
     Log(bench::BenchLogArgs),
     /// Send signed, encrypted statements over HTTP from many clients to a hotline.
     Submit(bench_submit::BenchSubmitArgs),
+    /// Time the officer console's inbox page with many cases (server and, with --browser,
+    /// chromium).
+    Inbox(bench_inbox::BenchInboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -577,6 +581,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             args.json = json;
             bench_submit::run_and_print(&args)
+        }
+        Command::Bench {
+            command: BenchCommand::Inbox(mut args),
+        } => {
+            args.json = json;
+            bench_inbox::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Fsck(args) => fsck::run(&args, json),

@@ -861,16 +861,8 @@ fn summary(c: &Case, caller: &PartyId, now: Timestamp) -> CaseSummaryDto {
         Some(hotline_core::lifecycle::Role::Responder) => "responder",
         _ => "operator",
     };
-    let next_deadline = match c.phase {
-        Phase::Sent | Phase::Delivered => c.ack_by.or(c.answer_by),
-        Phase::Acknowledged | Phase::InfoRequested => c.answer_by,
-        _ => None,
-    };
-    let waiting_on = match c.phase {
-        Phase::Sent | Phase::Delivered | Phase::Acknowledged => Some(c.responder.to_string()),
-        Phase::InfoRequested => Some(c.requester.to_string()),
-        _ => None,
-    };
+    let next_deadline = next_deadline(c);
+    let waiting_on = waiting_on(c).map(ToString::to_string);
     let mut overdue = Vec::new();
     if c.overdue_ack {
         overdue.push("ack".to_owned());
@@ -901,26 +893,46 @@ fn summary(c: &Case, caller: &PartyId, now: Timestamp) -> CaseSummaryDto {
     }
 }
 
+/// The deadline that applies to a case now, if any.
+fn next_deadline(c: &Case) -> Option<Timestamp> {
+    match c.phase {
+        Phase::Sent | Phase::Delivered => c.ack_by.or(c.answer_by),
+        Phase::Acknowledged | Phase::InfoRequested => c.answer_by,
+        _ => None,
+    }
+}
+
+/// The party expected to act next in a case.
+fn waiting_on(c: &Case) -> Option<&PartyId> {
+    match c.phase {
+        Phase::Sent | Phase::Delivered | Phase::Acknowledged => Some(&c.responder),
+        Phase::InfoRequested => Some(&c.requester),
+        _ => None,
+    }
+}
+
 /// Sort key for "most urgent first": open cases waiting on the caller before others, then by
-/// time left, then by priority, newest first.
-fn urgency(c: &CaseSummaryDto, caller: &str) -> (u8, i64, u8, std::cmp::Reverse<u64>) {
-    let open = c.next_deadline.is_some() || matches!(c.phase.as_str(), "sent" | "delivered");
-    let mine = c.waiting_on.as_deref() == Some(caller);
+/// time left, then by priority, newest first. Computed from the case itself, so that a page of
+/// the inbox formats only the cases it shows.
+fn urgency(c: &Case, caller: &PartyId, now: Timestamp) -> (u8, i64, u8, std::cmp::Reverse<u64>) {
+    let deadline = next_deadline(c);
+    let open = deadline.is_some() || matches!(c.phase, Phase::Sent | Phase::Delivered);
+    let mine = waiting_on(c) == Some(caller);
     let bucket = match (open, mine) {
         (true, true) => 0,
         (true, false) => 1,
         _ => 2,
     };
-    let prio = match c.priority.as_str() {
-        "emergency" => 0,
-        "urgent" => 1,
-        _ => 2,
+    let prio = match c.priority {
+        hotline_core::vocab::Priority::Emergency => 0,
+        hotline_core::vocab::Priority::Urgent => 1,
+        hotline_core::vocab::Priority::Routine => 2,
     };
     (
         bucket,
-        c.seconds_left.unwrap_or(i64::MAX),
+        deadline.map_or(i64::MAX, |t| t.unix() - now.unix()),
         prio,
-        std::cmp::Reverse(c.last_index),
+        std::cmp::Reverse(c.steps.last().map_or(0, |s| s.index)),
     )
 }
 
@@ -999,41 +1011,45 @@ async fn inbox(
     }
     let now = s.now();
     let me = caller.to_string();
-    let mut cases: Vec<CaseSummaryDto> = s.read(|h| {
-        h.cases()
+    let page = q.page;
+    let (cases, total) = s.read(|h| {
+        let mut keyed: Vec<_> = h
+            .cases()
             .filter(|c| match role {
                 None => caller.is_operator() || c.role_of(&caller).is_some(),
                 Some("requester") => c.requester == caller,
                 Some(_) => c.responder == caller,
             })
-            .map(|c| summary(c, &caller, now))
-            .collect()
-    });
-    let total = cases.len();
-    let (page, per) = match q.page {
-        Some(p) => {
+            .map(|c| (urgency(c, &caller, now), c))
+            .collect();
+        let total = keyed.len();
+        let shown: &mut [_] = match page {
             // Only the page is needed in order: select it, then sort just those.
-            let start = (p - 1).saturating_mul(per_page).min(total);
-            let end = start.saturating_add(per_page).min(total);
-            if start < total {
-                cases.select_nth_unstable_by_key(start, |c| urgency(c, &me));
-                let rest = &mut cases[start..];
+            Some(p) => {
+                let start = (p - 1).saturating_mul(per_page).min(total);
+                let end = start.saturating_add(per_page).min(total);
+                if start < total {
+                    keyed.select_nth_unstable_by_key(start, |(k, _)| *k);
+                }
+                let rest = &mut keyed[start..];
                 let len = end - start;
                 if len < rest.len() {
-                    rest.select_nth_unstable_by_key(len, |c| urgency(c, &me));
+                    rest.select_nth_unstable_by_key(len, |(k, _)| *k);
                 }
-                rest[..len].sort_by_key(|c| urgency(c, &me));
-                cases.truncate(end);
-                cases.drain(..start);
-            } else {
-                cases.clear();
+                &mut rest[..len]
             }
-            (Some(p), Some(per_page))
-        }
-        None => {
-            cases.sort_by_key(|c| urgency(c, &me));
-            (None, None)
-        }
+            None => &mut keyed[..],
+        };
+        shown.sort_by_key(|(k, _)| *k);
+        let cases: Vec<CaseSummaryDto> = shown
+            .iter()
+            .map(|(_, c)| summary(c, &caller, now))
+            .collect();
+        (cases, total)
+    });
+    let (page, per) = match page {
+        Some(p) => (Some(p), Some(per_page)),
+        None => (None, None),
     };
     Ok(Json(InboxDto {
         party: me,
