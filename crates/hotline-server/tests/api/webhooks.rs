@@ -311,3 +311,52 @@ fn bad_webhooks_are_refused_by_name() {
         "a refused call changed the webhooks"
     );
 }
+
+#[test]
+fn a_restart_neither_repeats_nor_skips_an_announcement() {
+    let h = TestHotline::start();
+    let a = h.register("alpha");
+    let b = h.register("bravo");
+    let (url, got, _receiver) = receiver(0);
+    h.post("/api/v1/webhooks", Some(&b.token), json!({ "url": url }))
+        .expect(201);
+    let start = |h: &TestHotline| {
+        let hooks = h.service.webhooks().unwrap().clone();
+        let service = h.service.clone();
+        h.block_on(async move { Some(hotline_server::webhooks::spawn(hooks, service)) })
+    };
+    let d = start(&h);
+    std::thread::sleep(Duration::from_millis(300));
+    let first = h.case_in(Phase::Sent, &a, &b);
+    wait_for("the first arrival", || {
+        (got.lock().unwrap().len() == 1).then_some(())
+    });
+    drop(d);
+    let h = h.restart();
+    // Sent while no dispatcher ran: announced after the restart, once.
+    let second = h.case_in(Phase::Sent, &a, &b);
+    let _d = start(&h);
+    wait_for("the second arrival", || {
+        (got.lock().unwrap().len() >= 2).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    let cases: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| {
+            serde_json::from_slice::<Value>(b).unwrap()["case"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        cases,
+        vec![first.id.to_string(), second.id.to_string()],
+        "after the restart an arrival was repeated or skipped"
+    );
+    // The registration survived too.
+    let list: Value = h.get("/api/v1/webhooks", Some(&b.token)).expect(200).json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
