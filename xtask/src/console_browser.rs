@@ -383,8 +383,19 @@ fn run_in(
     for (who, text) in [("ru-nkcki", &ru_key_text), ("us-cisa", &us_key_text)] {
         for line in text.lines() {
             if let Some(v) = line.strip_prefix("signing-key ") {
-                // The seed's base64, without the public name and key id.
-                let seed = v.rsplit('+').next().unwrap_or_default().to_owned();
+                // The seed's base64 (which may itself hold `+`), without the prefix, the public
+                // name and the key id.
+                let seed = v
+                    .strip_prefix("PRIVATE+KEY+")
+                    .and_then(|r| r.splitn(3, '+').nth(2))
+                    .ok_or_else(|| {
+                        anyhow!("{who}'s signing-key line is not PRIVATE+KEY+name+id+key")
+                    })?
+                    .to_owned();
+                ensure!(
+                    seed.len() == 44,
+                    "{who}'s signing key seed is not 44 base64 characters"
+                );
                 secrets.push((format!("{who}'s signing key"), seed));
             }
             if let Some(v) = line.strip_prefix("age-identity ") {
@@ -408,7 +419,8 @@ fn run_in(
         let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
         scanned += bytes.len();
         for (what, secret) in &secrets {
-            ensure!(!secret.is_empty(), "empty secret for {what}");
+            // Short needles would match by chance and prove nothing.
+            ensure!(secret.len() >= 16, "the needle for {what} is too short to search for");
             if memfind(&bytes, secret.as_bytes()) {
                 bail!("{} holds {what}", f.display());
             }

@@ -26,7 +26,9 @@ export function startOfficer(t) {
   const app = document.getElementById("app");
   const login = document.getElementById("login");
   const statusEl = document.getElementById("status");
-  const lang = document.documentElement.lang;
+  // The reader's own locale for the page's language (ar-EG, en-GB…): its digits and date order.
+  const pageLang = document.documentElement.lang;
+  const lang = (navigator.languages || []).find((l) => l.split("-")[0].toLowerCase() === pageLang) || pageLang;
   const num = new Intl.NumberFormat(lang);
   const dateFmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
   const rel = new Intl.RelativeTimeFormat(lang, { numeric: "always" });

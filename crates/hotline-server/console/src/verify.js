@@ -27,7 +27,7 @@ export function setupVerify(t) {
         origin: form.dataset.origin,
       });
       out.className = "result ok";
-      out.textContent = t("verify.ok").replace("{size}", new Intl.NumberFormat(document.documentElement.lang).format(cp.size));
+      out.textContent = t("verify.ok").replace("{size}", new Intl.NumberFormat((navigator.languages || []).find((l) => l.split("-")[0].toLowerCase() === document.documentElement.lang) || document.documentElement.lang).format(cp.size));
     } catch (e) {
       out.className = "result bad";
       const key = "verify.fail." + e.message;
