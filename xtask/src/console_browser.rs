@@ -219,6 +219,9 @@ fn run_in(
     let browser_plain = format!("encrypted in the browser {marker}");
     let ack_text = format!("Received in the browser, on it {marker}");
     let answer_text = format!("Two C2 servers preserved and taken down {marker}");
+    let compose_title = format!("Take down the REvil leak site front {marker}");
+    let compose_message =
+        format!("The leak site front listed in the evidence is hosted with you {marker}");
     let ru_key_text = read_trimmed(&tmp.join("ru-nkcki.key"))?;
     let us_key_text = read_trimmed(&tmp.join("us-cisa.key"))?;
     let us_identity = read_trimmed(&us.identity)?;
@@ -237,6 +240,9 @@ fn run_in(
         "caseId": case,
         "title": title,
         "evidenceMarker": "Sodinokibi",
+        "evidenceFile": evidence,
+        "composeTitle": compose_title,
+        "composeMessage": compose_message,
         "ackText": ack_text,
         "answerText": answer_text,
         "verifyIndex": entries_size - 1,
@@ -342,9 +348,31 @@ fn run_in(
         "the browser decrypted age's payload to {}",
         results["decryptedFromAge"]
     );
+    // The request composed in the browser: us-cisa's CLI decrypts it (evidence included).
+    let composed = results["composedCase"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the browser reported no composed case"))?;
+    let fetched = h.ok_str(&[
+        "--config",
+        &us.config.to_string_lossy(),
+        "--json",
+        "fetch",
+        composed,
+    ])?;
+    ensure!(
+        fetched.contains(&compose_title) && fetched.contains("Sodinokibi"),
+        "hotline fetch of the browser's request did not show its title and evidence: {fetched}"
+    );
+    let case2 = api.get_json(Some(&us.token), &format!("/api/v1/cases/{composed}"))?;
+    ensure!(
+        case2["kind"] == "request"
+            && case2["priority"] == "urgent"
+            && case2["request_type"] == "takedown",
+        "the browser's request is recorded as {case2}"
+    );
     say(
         t,
-        "age decrypts the browser's ciphertexts and the browser decrypts age's",
+        "age decrypts the browser's ciphertexts and the browser decrypts age's; the CLI decrypts the browser's request",
     );
 
     // Go's note verifies every statement, the browser-signed ones included.
@@ -369,6 +397,11 @@ fn run_in(
         ("the request's message".into(), message.into()),
         ("the browser's acknowledgement".into(), ack_text.clone()),
         ("the browser's answer".into(), answer_text.clone()),
+        ("the browser's request title".into(), compose_title.clone()),
+        (
+            "the browser's request message".into(),
+            compose_message.clone(),
+        ),
         (
             "the evidence".into(),
             "Sodinokibi dropper pushed as a VSA agent update".into(),
@@ -420,7 +453,10 @@ fn run_in(
         scanned += bytes.len();
         for (what, secret) in &secrets {
             // Short needles would match by chance and prove nothing.
-            ensure!(secret.len() >= 16, "the needle for {what} is too short to search for");
+            ensure!(
+                secret.len() >= 16,
+                "the needle for {what} is too short to search for"
+            );
             if memfind(&bytes, secret.as_bytes()) {
                 bail!("{} holds {what}", f.display());
             }

@@ -127,6 +127,20 @@ try {
   const refusal = await ru.textContent("#status");
   if (!/not valid STIX 2\.1/.test(refusal) || !/indicator--x/.test(refusal)) throw new Error(`bad evidence: ${refusal}`);
   results.badEvidence = refusal;
+  // A request composed in the browser, with the scenario's evidence, to the other party.
+  await ru.fill("#title", cfg.composeTitle);
+  await ru.fill("#message", cfg.composeMessage);
+  await ru.selectOption("#priority", "urgent");
+  await ru.selectOption("#request-type", "takedown");
+  await ru.setInputFiles("#evidence", cfg.evidenceFile);
+  await ru.click("#compose-form button[type=submit]");
+  await ru.waitForFunction(() => location.hash.startsWith("#case/") && document.getElementById("timeline"));
+  results.composedCase = await ru.evaluate(() => decodeURIComponent(location.hash.slice(6)));
+  await ru.waitForFunction(() => {
+    const cells = [...document.querySelectorAll("#timeline tbody tr td:nth-child(5)")];
+    return cells.length === 1 && cells[0].firstElementChild?.className === "ok";
+  });
+  log(`ru-nkcki: composed request ${results.composedCase}`);
 
   // 2. The requester sees the answer.
   const us = await newPage(await context("en-US"), "us-cisa");
