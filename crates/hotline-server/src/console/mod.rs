@@ -407,6 +407,7 @@ struct PairOption {
 #[template(path = "stats.html")]
 struct StatsPage {
     c: Chrome,
+    none_message: String,
     pairs: Vec<PairOption>,
     selected: String,
     series: Vec<String>,
@@ -477,7 +478,10 @@ async fn stats_page(
     pairs.dedup();
     let selected = q.pair.clone().unwrap_or_default();
     let selected_pair = selected.split_once('>');
-    let in_pair = |req: &str, resp: &str| selected_pair.is_none_or(|(a, b)| a == req && b == resp);
+    // An unknown or malformed pair matches nothing (and the page says so), never everything.
+    let in_pair = |req: &str, resp: &str| {
+        selected.is_empty() || selected_pair.is_some_and(|(a, b)| a == req && b == resp)
+    };
     // Per month over the selected pairs.
     let mut months: std::collections::BTreeMap<String, [u64; 5]> = Default::default();
     for r in rows.iter().filter(|r| in_pair(&r.requester, &r.responder)) {
@@ -547,7 +551,13 @@ async fn stats_page(
         values: v.iter().map(|x| lang.number(*x)).collect(),
         extra,
     };
+    let none_message = if all.is_empty() {
+        s.get("stats.none").to_owned()
+    } else {
+        s.get("stats.none_pair").to_owned()
+    };
     let page = StatsPage {
+        none_message,
         month_chart: charts::grouped_bars(lang, s.get("stats.per_month"), &series, &month_groups),
         pair_chart: charts::grouped_bars(lang, s.get("stats.per_pair"), &series, &pair_groups),
         tta_chart: charts::grouped_bars(

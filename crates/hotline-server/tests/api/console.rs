@@ -109,6 +109,15 @@ fn public_pages_in_english_and_arabic() {
         !stats.contains("bravo → alpha · Opened"),
         "the pair filter is ignored"
     );
+    for bad in ["nobody%3Enothing", "garbage"] {
+        let (status, _, none) = page(&h, &format!("/stats?pair={bad}"), Some("en"));
+        assert_eq!(status, 200);
+        assert!(none.contains("No cases between this pair"), "{bad}: {none}");
+        assert!(
+            !none.contains("· Opened:"),
+            "{bad}: an unknown pair shows figures"
+        );
+    }
     let (_, _, all) = page(&h, "/stats", Some("en"));
     assert!(all.contains("bravo → alpha · Opened: 1"), "{all}");
 
