@@ -744,7 +744,19 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `hotline serve` on a port the kernel picks and waits for its ready line.
     pub(crate) fn start(hotline: &Path, dir: &Path) -> Result<Server> {
+        Server::start_with(hotline, dir, Stdio::inherit(), &[])
+    }
+
+    /// [`Server::start`] with the server's stderr (its log) sent to `stderr` and extra
+    /// environment variables.
+    pub(crate) fn start_with(
+        hotline: &Path,
+        dir: &Path,
+        stderr: Stdio,
+        env: &[(&str, &str)],
+    ) -> Result<Server> {
         let mut cmd = Command::new(hotline);
+        cmd.envs(env.iter().copied());
         cmd.arg("serve")
             .arg("--dir")
             .arg(dir)
@@ -752,7 +764,7 @@ impl Server {
             .args(["--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         let mut guard = ChildGuard {
             child: cmd.spawn().context("starting hotline serve")?,
         };

@@ -124,7 +124,7 @@ fn prerequisites() -> Result<(PathBuf, PathBuf, PathBuf)> {
 }
 
 /// `age` (Debian's, Go's reference implementation) or `rage` on the PATH.
-fn find_age() -> Result<PathBuf> {
+pub(crate) fn find_age() -> Result<PathBuf> {
     for name in ["age", "rage"] {
         if let Ok(out) = Command::new(name).arg("--version").output()
             && out.status.success()
@@ -658,15 +658,15 @@ fn flip_signature(text: &str, name: &str) -> Result<Vec<u8>> {
 
 /// An officer: party id, config file, API token, key file and age identity file.
 #[derive(Clone, Debug)]
-struct Officer {
-    id: String,
-    config: PathBuf,
-    token: String,
-    identity: PathBuf,
+pub(crate) struct Officer {
+    pub(crate) id: String,
+    pub(crate) config: PathBuf,
+    pub(crate) token: String,
+    pub(crate) identity: PathBuf,
 }
 
 /// A statement sent through the CLI, with what its payload should hold.
-struct Sent {
+pub(crate) struct Sent {
     kind: String,
     id: String,
     author: Officer,
@@ -678,14 +678,14 @@ struct Sent {
 }
 
 /// The hotline binary, run in the work directory.
-struct Hotline {
-    bin: PathBuf,
-    work: PathBuf,
+pub(crate) struct Hotline {
+    pub(crate) bin: PathBuf,
+    pub(crate) work: PathBuf,
 }
 
 impl Hotline {
     /// Runs `hotline ARGS` to success; returns stdout.
-    fn ok(&self, args: &[&OsStr]) -> Result<String> {
+    pub(crate) fn ok(&self, args: &[&OsStr]) -> Result<String> {
         let mut cmd = Command::new(&self.bin);
         cmd.current_dir(&self.work).args(args);
         let what = format!(
@@ -707,13 +707,13 @@ impl Hotline {
         Ok(out.stdout)
     }
 
-    fn ok_str(&self, args: &[&str]) -> Result<String> {
+    pub(crate) fn ok_str(&self, args: &[&str]) -> Result<String> {
         let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         self.ok(&args)
     }
 
     /// keygen, party request, party add, config init; and the age identity file.
-    fn register(
+    pub(crate) fn register(
         &self,
         base: &str,
         op_token: &Path,
@@ -864,7 +864,7 @@ impl Hotline {
 
     /// `hotline send`: opens a case; returns its id.
     #[allow(clippy::too_many_arguments)]
-    fn send(
+    pub(crate) fn send(
         &self,
         from: &Officer,
         to: &Officer,
@@ -908,7 +908,7 @@ impl Hotline {
     /// A follow-up (`ack`, `need-info`, `update`, `answer`, `decline`, `close`, `withdraw`)
     /// with a title and message, hence a payload.
     #[allow(clippy::too_many_arguments)]
-    fn follow(
+    pub(crate) fn follow(
         &self,
         from: &Officer,
         to: &Officer,
@@ -952,7 +952,7 @@ impl Hotline {
     }
 }
 
-fn read_trimmed(p: &Path) -> Result<String> {
+pub(crate) fn read_trimmed(p: &Path) -> Result<String> {
     Ok(std::fs::read_to_string(p)
         .with_context(|| format!("reading {}", p.display()))?
         .trim()
@@ -960,13 +960,13 @@ fn read_trimmed(p: &Path) -> Result<String> {
 }
 
 /// The hotline's JSON API and log, over HTTP.
-struct Api {
+pub(crate) struct Api {
     base: String,
     http: reqwest::blocking::Client,
 }
 
 impl Api {
-    fn new(base: &str) -> Result<Api> {
+    pub(crate) fn new(base: &str) -> Result<Api> {
         Ok(Api {
             base: base.to_owned(),
             http: reqwest::blocking::Client::builder()
@@ -976,7 +976,7 @@ impl Api {
     }
 
     /// GET a URL (absolute, or a path under the server) with an optional bearer token.
-    fn get(&self, token: Option<&str>, path: &str) -> Result<Vec<u8>> {
+    pub(crate) fn get(&self, token: Option<&str>, path: &str) -> Result<Vec<u8>> {
         let url = if path.starts_with("http://") {
             path.to_owned()
         } else {
@@ -997,7 +997,7 @@ impl Api {
         Ok(body.to_vec())
     }
 
-    fn get_json(&self, token: Option<&str>, path: &str) -> Result<serde_json::Value> {
+    pub(crate) fn get_json(&self, token: Option<&str>, path: &str) -> Result<serde_json::Value> {
         let body = self.get(token, path)?;
         serde_json::from_slice(&body).with_context(|| format!("GET {path}: not JSON"))
     }

@@ -2,6 +2,7 @@
 //! has to be remembered by hand.
 
 mod bench_taxii;
+mod console_browser;
 mod crash;
 mod interop;
 mod interop_statements;
@@ -23,6 +24,10 @@ enum Command {
     Interop(interop::Args),
     /// Check a hotline's statements with golang.org/x/mod/sumdb/note and its payloads with age.
     InteropStatements(interop_statements::Args),
+    /// The web console in Debian's chromium: officer scenario, auditor views, both languages.
+    ConsoleBrowser(console_browser::Args),
+    /// Rebuild the console's committed JavaScript bundle (npm ci && npm run build).
+    ConsoleAssets,
     /// Kill a hotline that is appending, again and again, and check nothing receipted is lost.
     Crash(crash::Args),
     /// hotline's TAXII 2.1 server and medallion (OASIS reference, memory backend) side by side.
@@ -33,6 +38,8 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Interop(a) => interop::run(&a),
         Command::InteropStatements(a) => interop_statements::run(&a),
+        Command::ConsoleBrowser(a) => console_browser::run(&a),
+        Command::ConsoleAssets => console_browser::rebuild_assets(),
         Command::Crash(a) => crash::run(&a),
         Command::BenchTaxii(a) => bench_taxii::run(&a),
     };

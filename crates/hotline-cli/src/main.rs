@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod bench;
 mod bench_audit;
+mod bench_inbox;
 mod bench_submit;
 mod bench_witness;
 mod client;
@@ -400,6 +401,9 @@ enum BenchCommand {
     Audit(bench_audit::BenchAuditArgs),
     /// Time from submission until a receipt can carry the witnesses' cosignatures.
     Witness(bench_witness::BenchWitnessArgs),
+    /// Time the officer console's inbox page with many cases (server and, with --browser,
+    /// chromium).
+    Inbox(bench_inbox::BenchInboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -659,6 +663,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             args.json = json;
             bench_witness::run_and_print(&args)
+        }
+        Command::Bench {
+            command: BenchCommand::Inbox(mut args),
+        } => {
+            args.json = json;
+            bench_inbox::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Fsck(args) => fsck::run(&args, json),

@@ -188,6 +188,11 @@ pub fn run(args: &QuickstartArgs) -> Result<()> {
         "  audit the log: hotline log verify --url {url} --vkey {}",
         args.dir.join(datadir::LOG_VKEY).display()
     );
+    println!(
+        "  web console:   {url}/  (officers: {url}/officer with {} and {})",
+        args.dir.join("keys/ru-nkcki.key").display(),
+        args.dir.join("keys/ru-nkcki.token").display()
+    );
     if args.no_serve {
         let _ = stop_tx.send(());
     } else {

@@ -127,6 +127,15 @@ impl OpenLog {
                 Some(w) => service.with_witnessing(w.clone()),
                 None => service,
             };
+            // Webhook registrations and their delivery log live beside the keys.
+            let webhooks = hotline_server::webhooks::Webhooks::open(
+                dir.path(),
+                hotline_server::webhooks::RetryPolicy::default(),
+            )
+            .map_err(|e| {
+                anyhow::anyhow!("opening the webhooks in {}: {e}", dir.path().display())
+            })?;
+            let service = service.with_webhooks(Arc::new(webhooks));
             Some(Arc::new(service))
         } else {
             None
@@ -163,6 +172,11 @@ pub async fn serve(
         .witnessing
         .clone()
         .map(|w| witnessing::spawn(w, log.view().clone()));
+    // Webhook notifications: only this process sequences, so only it sends them.
+    let notifier = log.service.clone().and_then(|service| {
+        let hooks = service.webhooks().ok()?.clone();
+        Some(hotline_server::webhooks::spawn(hooks, service))
+    });
     // The operator's clock: record missed deadlines as they pass.
     let ticker = log.service.clone().map(|service| {
         tokio::spawn(async move {
@@ -190,6 +204,9 @@ pub async fn serve(
         t.abort();
     }
     if let Some(t) = witnesser {
+        t.abort();
+    }
+    if let Some(t) = notifier {
         t.abort();
     }
     let OpenLog {

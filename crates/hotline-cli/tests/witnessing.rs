@@ -278,6 +278,29 @@ fn two_witnesses_cosign_and_verify_enforces_the_policy() {
         "the log's signature comes first"
     );
 
+    // The console's status page names both witnesses with their verified cosignatures.
+    let status = reqwest::blocking::Client::new()
+        .get(format!("{url}/status"))
+        .header("Accept", "text/html")
+        .header("Accept-Language", "en")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        status.contains("2 of these 2 witnesses"),
+        "the policy is not shown: {status}"
+    );
+    for name in ["witness1.test.example", "witness2.test.example"] {
+        assert!(status.contains(name), "{name} is not listed");
+    }
+    assert_eq!(
+        status.matches("at size").count(),
+        2,
+        "each witness's latest cosignature is shown: {status}"
+    );
+    assert!(!status.contains("no cosignature on the served checkpoint"));
+
     // An auditor's 2-of-2 policy (no urls) passes.
     std::fs::write(
         sb.path("policy2.toml"),

@@ -15,7 +15,9 @@ use hotline_tlog::Hash;
 use thiserror::Error;
 
 use crate::statement::Statement;
-use crate::vocab::{CaseId, Deadline, Kind, PartyId, Priority, RequestType, Timestamp};
+use crate::vocab::{
+    CaseId, Deadline, Handling, Kind, PartyId, Priority, RequestType, Timestamp, Tlp,
+};
 
 /// Where a case stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -120,6 +122,10 @@ pub struct Case {
     pub priority: Priority,
     /// What was requested (requests).
     pub request_type: Option<RequestType>,
+    /// Handling code of the opening statement (SIENA style).
+    pub handling: Option<Handling>,
+    /// TLP 2.0 label of the opening statement's payload.
+    pub tlp: Option<Tlp>,
     /// When it was opened.
     pub opened: Timestamp,
     /// Acknowledge-by deadline (requests).
@@ -167,6 +173,8 @@ impl Case {
             responder: st.recipient.clone()?,
             priority: st.priority?,
             request_type: st.request_type,
+            handling: st.handling,
+            tlp: st.tlp,
             opened: first.time,
             ack_by: st.ack_by,
             answer_by: st.answer_by,

@@ -133,6 +133,31 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "one of your cases with its timeline",
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/webhooks",
+        access: Access::Party,
+        summary: "register a webhook: signed notifications of arrivals and near deadlines; \
+                  returns its secret once",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/webhooks",
+        access: Access::Party,
+        summary: "your webhooks",
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/webhooks/{webhook}",
+        access: Access::Party,
+        summary: "delete one of your webhooks",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/webhooks/deliveries",
+        access: Access::Party,
+        summary: "your webhooks' delivery log, latest first",
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/openapi.json",
         access: Access::Public,
@@ -159,6 +184,12 @@ pub fn routes(service: Arc<HotlineService>) -> Router {
             }
             ("GET", "/api/v1/inbox") => r.route(spec.path, get(inbox)),
             ("GET", "/api/v1/cases/{case}") => r.route(spec.path, get(case)),
+            ("POST", "/api/v1/webhooks") => r.route(spec.path, post(webhook_register)),
+            ("GET", "/api/v1/webhooks") => r.route(spec.path, get(webhook_list)),
+            ("DELETE", "/api/v1/webhooks/{webhook}") => {
+                r.route(spec.path, axum::routing::delete(webhook_delete))
+            }
+            ("GET", "/api/v1/webhooks/deliveries") => r.route(spec.path, get(webhook_deliveries)),
             ("GET", "/api/v1/openapi.json") => r.route(spec.path, get(openapi_json)),
             _ => r,
         };
@@ -798,6 +829,12 @@ pub struct CaseSummaryDto {
     pub priority: String,
     /// Request type.
     pub request_type: Option<String>,
+    /// Handling code (H0–H3) of the opening statement.
+    #[serde(default)]
+    pub handling: Option<String>,
+    /// TLP 2.0 label of the opening statement's payload.
+    #[serde(default)]
+    pub tlp: Option<String>,
     /// When opened.
     pub opened: String,
     /// Acknowledge-by.
@@ -824,16 +861,8 @@ fn summary(c: &Case, caller: &PartyId, now: Timestamp) -> CaseSummaryDto {
         Some(hotline_core::lifecycle::Role::Responder) => "responder",
         _ => "operator",
     };
-    let next_deadline = match c.phase {
-        Phase::Sent | Phase::Delivered => c.ack_by.or(c.answer_by),
-        Phase::Acknowledged | Phase::InfoRequested => c.answer_by,
-        _ => None,
-    };
-    let waiting_on = match c.phase {
-        Phase::Sent | Phase::Delivered | Phase::Acknowledged => Some(c.responder.to_string()),
-        Phase::InfoRequested => Some(c.requester.to_string()),
-        _ => None,
-    };
+    let next_deadline = next_deadline(c);
+    let waiting_on = waiting_on(c).map(ToString::to_string);
     let mut overdue = Vec::new();
     if c.overdue_ack {
         overdue.push("ack".to_owned());
@@ -850,6 +879,8 @@ fn summary(c: &Case, caller: &PartyId, now: Timestamp) -> CaseSummaryDto {
         phase: c.phase.to_string(),
         priority: c.priority.to_string(),
         request_type: c.request_type.map(|t| t.to_string()),
+        handling: c.handling.map(|h| h.to_string()),
+        tlp: c.tlp.map(|t| t.to_string()),
         opened: c.opened.to_rfc3339(),
         ack_by: c.ack_by.map(|t| t.to_rfc3339()),
         answer_by: c.answer_by.map(|t| t.to_rfc3339()),
@@ -862,26 +893,46 @@ fn summary(c: &Case, caller: &PartyId, now: Timestamp) -> CaseSummaryDto {
     }
 }
 
+/// The deadline that applies to a case now, if any.
+fn next_deadline(c: &Case) -> Option<Timestamp> {
+    match c.phase {
+        Phase::Sent | Phase::Delivered => c.ack_by.or(c.answer_by),
+        Phase::Acknowledged | Phase::InfoRequested => c.answer_by,
+        _ => None,
+    }
+}
+
+/// The party expected to act next in a case.
+fn waiting_on(c: &Case) -> Option<&PartyId> {
+    match c.phase {
+        Phase::Sent | Phase::Delivered | Phase::Acknowledged => Some(&c.responder),
+        Phase::InfoRequested => Some(&c.requester),
+        _ => None,
+    }
+}
+
 /// Sort key for "most urgent first": open cases waiting on the caller before others, then by
-/// time left, then by priority, newest first.
-fn urgency(c: &CaseSummaryDto, caller: &str) -> (u8, i64, u8, std::cmp::Reverse<u64>) {
-    let open = c.next_deadline.is_some() || matches!(c.phase.as_str(), "sent" | "delivered");
-    let mine = c.waiting_on.as_deref() == Some(caller);
+/// time left, then by priority, newest first. Computed from the case itself, so that a page of
+/// the inbox formats only the cases it shows.
+fn urgency(c: &Case, caller: &PartyId, now: Timestamp) -> (u8, i64, u8, std::cmp::Reverse<u64>) {
+    let deadline = next_deadline(c);
+    let open = deadline.is_some() || matches!(c.phase, Phase::Sent | Phase::Delivered);
+    let mine = waiting_on(c) == Some(caller);
     let bucket = match (open, mine) {
         (true, true) => 0,
         (true, false) => 1,
         _ => 2,
     };
-    let prio = match c.priority.as_str() {
-        "emergency" => 0,
-        "urgent" => 1,
-        _ => 2,
+    let prio = match c.priority {
+        hotline_core::vocab::Priority::Emergency => 0,
+        hotline_core::vocab::Priority::Urgent => 1,
+        hotline_core::vocab::Priority::Routine => 2,
     };
     (
         bucket,
-        c.seconds_left.unwrap_or(i64::MAX),
+        deadline.map_or(i64::MAX, |t| t.unix() - now.unix()),
         prio,
-        std::cmp::Reverse(c.last_index),
+        std::cmp::Reverse(c.steps.last().map_or(0, |s| s.index)),
     )
 }
 
@@ -892,34 +943,121 @@ pub struct InboxDto {
     pub party: String,
     /// Server time the deadlines were computed at.
     pub now: String,
-    /// Cases, most urgent first.
+    /// Cases, most urgent first (one page of them when `page` was given).
     pub cases: Vec<CaseSummaryDto>,
+    /// How many cases match the query in all (every page).
+    #[serde(default)]
+    pub total: usize,
+    /// The page returned (1-based), if the query asked for one.
+    #[serde(default)]
+    pub page: Option<usize>,
+    /// Cases per page, if the query asked for a page.
+    #[serde(default)]
+    pub per_page: Option<usize>,
 }
+
+/// Query of `GET /api/v1/inbox`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InboxQuery {
+    /// `responder` (what others sent you: the inbox proper), `requester` (what you sent: the
+    /// outbox) or `all` (the default).
+    pub role: Option<String>,
+    /// 1-based page number; without it, every case.
+    pub page: Option<usize>,
+    /// Cases per page, 1–500 (default 50).
+    pub per_page: Option<usize>,
+}
+
+/// Most cases one inbox page may hold.
+pub const MAX_PER_PAGE: usize = 500;
 
 #[utoipa::path(
     get,
     path = "/api/v1/inbox",
+    params(
+        ("role" = Option<String>, Query, description = "`responder`: cases opened with you (inbox); `requester`: cases you opened (outbox); `all` (default)"),
+        ("page" = Option<usize>, Query, description = "1-based page number; without it every case is returned"),
+        ("per_page" = Option<usize>, Query, description = "cases per page, 1-500 (default 50)")
+    ),
     responses(
         (status = 200, description = "the caller's cases, most urgent first", body = InboxDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
         (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto)
     )
 )]
 async fn inbox(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
+    query: Result<axum::extract::Query<InboxQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<InboxDto>> {
+    let axum::extract::Query(q) =
+        query.map_err(|e| ApiFailure(ServiceError::BadRequest(e.body_text())))?;
+    let role = match q.role.as_deref() {
+        None | Some("all") => None,
+        Some(r @ ("requester" | "responder")) => Some(r),
+        Some(other) => {
+            return Err(ApiFailure(ServiceError::BadRequest(format!(
+                "role must be responder, requester or all, not {:?}",
+                other.chars().take(40).collect::<String>()
+            ))));
+        }
+    };
+    let per_page = q.per_page.unwrap_or(50);
+    if q.page == Some(0) || !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiFailure(ServiceError::BadRequest(format!(
+            "page counts from 1 and per_page must be 1-{MAX_PER_PAGE}"
+        ))));
+    }
     let now = s.now();
-    let mut cases: Vec<CaseSummaryDto> = s
-        .cases_for(&caller)
-        .iter()
-        .map(|c| summary(c, &caller, now))
-        .collect();
     let me = caller.to_string();
-    cases.sort_by_key(|c| urgency(c, &me));
+    let page = q.page;
+    let (cases, total) = s.read(|h| {
+        let mut keyed: Vec<_> = h
+            .cases()
+            .filter(|c| match role {
+                None => caller.is_operator() || c.role_of(&caller).is_some(),
+                Some("requester") => c.requester == caller,
+                Some(_) => c.responder == caller,
+            })
+            .map(|c| (urgency(c, &caller, now), c))
+            .collect();
+        let total = keyed.len();
+        let shown: &mut [_] = match page {
+            // Only the page is needed in order: select it, then sort just those.
+            Some(p) => {
+                let start = (p - 1).saturating_mul(per_page).min(total);
+                let end = start.saturating_add(per_page).min(total);
+                if start < total {
+                    keyed.select_nth_unstable_by_key(start, |(k, _)| *k);
+                }
+                let rest = &mut keyed[start..];
+                let len = end - start;
+                if len < rest.len() {
+                    rest.select_nth_unstable_by_key(len, |(k, _)| *k);
+                }
+                &mut rest[..len]
+            }
+            None => &mut keyed[..],
+        };
+        shown.sort_by_key(|(k, _)| *k);
+        let cases: Vec<CaseSummaryDto> = shown
+            .iter()
+            .map(|(_, c)| summary(c, &caller, now))
+            .collect();
+        (cases, total)
+    });
+    let (page, per) = match page {
+        Some(p) => (Some(p), Some(per_page)),
+        None => (None, None),
+    };
     Ok(Json(InboxDto {
         party: me,
         now: now.to_rfc3339(),
         cases,
+        total,
+        page,
+        per_page: per,
     }))
 }
 
@@ -950,6 +1088,9 @@ pub struct CaseDto {
     pub summary: CaseSummaryDto,
     /// Every statement, in log order.
     pub timeline: Vec<StepDto>,
+    /// The statement kinds the caller may make in the case now.
+    #[serde(default)]
+    pub allowed: Vec<String>,
 }
 
 #[utoipa::path(
@@ -973,7 +1114,25 @@ async fn case(
     // have no proof yet); the next read shows them.
     let published = s.published_size();
     let c = s.case_for(&caller, &id)?;
+    let role = c.role_of(&caller);
+    let allowed = c
+        .allowed()
+        .into_iter()
+        .filter(|(_, who)| match (who, role) {
+            (
+                hotline_core::lifecycle::Role::Either,
+                Some(
+                    hotline_core::lifecycle::Role::Requester
+                    | hotline_core::lifecycle::Role::Responder,
+                ),
+            ) => true,
+            (w, Some(r)) => *w == r,
+            _ => false,
+        })
+        .map(|(k, _)| k.to_string())
+        .collect();
     Ok(Json(CaseDto {
+        allowed,
         summary: summary(&c, &caller, s.now()),
         timeline: c
             .steps
@@ -990,6 +1149,88 @@ async fn case(
             })
             .collect(),
     }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    request_body = crate::webhooks::NewWebhookDto,
+    responses(
+        (status = 201, description = "registered: the webhook with its signing secret (shown once)", body = crate::webhooks::WebhookDto),
+        (status = 400, description = "malformed input; the message names the problem", body = ErrorDto),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "this hotline keeps no webhooks", body = ErrorDto),
+        (status = 409, description = "the party has as many webhooks as allowed", body = ErrorDto),
+        (status = 415, description = "the body is not sent as application/json", body = ErrorDto)
+    )
+)]
+async fn webhook_register(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    body: Result<Json<crate::webhooks::NewWebhookDto>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<crate::webhooks::WebhookDto>)> {
+    let body = json_body(body)?;
+    let hooks = s.webhooks()?.clone();
+    let url = body.url;
+    // Persisting fsyncs: off the async workers.
+    let dto = tokio::task::spawn_blocking(move || hooks.register(&caller, &url))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    Ok((StatusCode::CREATED, Json(dto)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    responses(
+        (status = 200, description = "the caller's webhooks, without their secrets", body = Vec<crate::webhooks::WebhookDto>),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "this hotline keeps no webhooks", body = ErrorDto)
+    )
+)]
+async fn webhook_list(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<crate::webhooks::WebhookDto>>> {
+    Ok(Json(s.webhooks()?.list(&caller)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{webhook}",
+    params(("webhook" = String, Path, description = "webhook id")),
+    responses(
+        (status = 204, description = "deleted; no further attempts are made for it"),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "no such webhook of the caller's", body = ErrorDto)
+    )
+)]
+async fn webhook_delete(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let hooks = s.webhooks()?.clone();
+    tokio::task::spawn_blocking(move || hooks.delete(&caller, &id))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/deliveries",
+    responses(
+        (status = 200, description = "every delivery attempt to the caller's webhooks (the latest 1,000), latest first", body = Vec<crate::webhooks::DeliveryDto>),
+        (status = 401, description = "no, malformed, unknown or revoked API token", body = ErrorDto),
+        (status = 404, description = "this hotline keeps no webhooks", body = ErrorDto)
+    )
+)]
+async fn webhook_deliveries(
+    State(s): State<Arc<HotlineService>>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<crate::webhooks::DeliveryDto>>> {
+    Ok(Json(s.webhooks()?.deliveries(&caller)))
 }
 
 #[utoipa::path(
@@ -1029,6 +1270,10 @@ async fn openapi_json() -> Response {
         payload,
         inbox,
         case,
+        webhook_register,
+        webhook_list,
+        webhook_delete,
+        webhook_deliveries,
         openapi_json
     )
 )]
@@ -1062,6 +1307,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         let op = match spec.method {
             "GET" => item.get.as_mut(),
             "POST" => item.post.as_mut(),
+            "DELETE" => item.delete.as_mut(),
             _ => None,
         };
         let Some(op) = op else {

@@ -18,8 +18,10 @@
 //! bad query parameters 400.
 
 pub mod api;
+pub mod console;
 pub mod service;
 pub mod taxii;
+pub mod webhooks;
 pub mod witnessing;
 
 use std::sync::Arc;
@@ -62,20 +64,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .service
         .clone()
         .map(|s| api::routes(s.clone()).merge(taxii::routes(s)));
+    let console = console::routes(state.clone());
     let log = Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/tile/{*path}", get(tile))
         .route("/log/proof/inclusion", get(inclusion))
         .route("/log/proof/consistency", get(consistency))
         .fallback(not_found)
-        .with_state(state);
+        .with_state(state)
+        .merge(console);
     let app = match api {
         Some(api) => log.merge(api),
         None => log,
     };
+    // Each request as a span (method, URI, status, latency) at debug level: never headers or
+    // bodies, which hold tokens and ciphertext (`HOTLINE_LOG=debug` shows them).
     app.layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 /// An error response: status and a one-line reason, as text or JSON.
@@ -122,25 +128,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn text_404(reason: String) -> Response {
+pub(crate) fn text_404(reason: String) -> Response {
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         reason + "\n",
     )
         .into_response()
-}
-
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "hotline transparency log\n\n\
-         checkpoint:  /log/checkpoint\n\
-         tiles:       /log/tile/<L>/<N>[.p/<W>]  (c2sp.org/tlog-tiles)\n\
-         entries:     /log/tile/entries/<N>[.p/<W>]\n\
-         proofs:      /log/proof/inclusion?index=I[&size=S] | ?leaf_hash=H[&size=S]\n\
-         \x20            /log/proof/consistency?old=A[&new=B]\n",
-    )
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {

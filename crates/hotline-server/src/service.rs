@@ -159,6 +159,7 @@ pub struct HotlineService {
     clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     config: ServiceConfig,
     witnessing: Option<Arc<crate::witnessing::Witnessing>>,
+    webhooks: Option<Arc<crate::webhooks::Webhooks>>,
 }
 
 fn lock(m: &Mutex<Hotline>) -> MutexGuard<'_, Hotline> {
@@ -218,6 +219,7 @@ impl HotlineService {
             clock: Box::new(Timestamp::now),
             config,
             witnessing: None,
+            webhooks: None,
         })
     }
 
@@ -226,6 +228,20 @@ impl HotlineService {
     pub fn with_witnessing(mut self, witnessing: Arc<crate::witnessing::Witnessing>) -> Self {
         self.witnessing = Some(witnessing);
         self
+    }
+
+    /// Gives the service its webhooks (registrations and delivery log; the dispatcher is
+    /// [`crate::webhooks::spawn`]).
+    pub fn with_webhooks(mut self, webhooks: Arc<crate::webhooks::Webhooks>) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    /// The webhooks, if this hotline keeps them.
+    pub fn webhooks(&self) -> Result<&Arc<crate::webhooks::Webhooks>, ServiceError> {
+        self.webhooks
+            .as_ref()
+            .ok_or_else(|| ServiceError::NotFound("this hotline keeps no webhooks".into()))
     }
 
     /// Replaces the clock (tests and demonstrations).

@@ -144,6 +144,27 @@ const MATRIX: &[(&str, &str, Rule)] = &[
         Role::ThirdParty => 404,
         Role::Anonymous | Role::Revoked => 401,
     }),
+    // Webhooks: each party manages its own; the case's phase changes nothing.
+    ("POST", "/api/v1/webhooks", |role, _| match role {
+        Role::Anonymous | Role::Revoked => 401,
+        _ => 201,
+    }),
+    ("GET", "/api/v1/webhooks", |role, _| match role {
+        Role::Anonymous | Role::Revoked => 401,
+        _ => 200,
+    }),
+    (
+        "DELETE",
+        "/api/v1/webhooks/{webhook}",
+        |role, _| match role {
+            Role::Anonymous | Role::Revoked => 401,
+            _ => 204,
+        },
+    ),
+    ("GET", "/api/v1/webhooks/deliveries", |role, _| match role {
+        Role::Anonymous | Role::Revoked => 401,
+        _ => 200,
+    }),
 ];
 
 fn rule_for(route: &RouteSpec) -> Option<Rule> {
@@ -282,6 +303,53 @@ fn request(
             h.get(&format!("/api/v1/statements/{id}/receipt.cose"), token)
         }
         ("GET", "/api/v1/cases/{case}") => h.get(&format!("/api/v1/cases/{}", case.id), token),
+        ("POST", "/api/v1/webhooks") => {
+            let r = h.post(
+                "/api/v1/webhooks",
+                token,
+                json!({ "url": "http://127.0.0.1:9/hotline-authz" }),
+            );
+            // Keep each party under its limit: delete what was just made.
+            if r.status == 201 {
+                let id = r.json::<serde_json::Value>()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                h.call(
+                    "DELETE",
+                    &format!("/api/v1/webhooks/{id}"),
+                    token,
+                    Body::Empty,
+                )
+                .expect(204);
+            }
+            r
+        }
+        ("GET", p @ ("/api/v1/webhooks" | "/api/v1/webhooks/deliveries")) => h.get(p, token),
+        ("DELETE", "/api/v1/webhooks/{webhook}") => {
+            // A webhook of the caller's own where it has credentials; otherwise any id (the
+            // credentials are refused first).
+            let id = match role {
+                Role::Anonymous | Role::Revoked => "wh_0000000000000000".to_owned(),
+                _ => h
+                    .post(
+                        "/api/v1/webhooks",
+                        token,
+                        json!({ "url": "https://duty.example/hotline" }),
+                    )
+                    .expect(201)
+                    .json::<serde_json::Value>()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            };
+            h.call(
+                "DELETE",
+                &format!("/api/v1/webhooks/{id}"),
+                token,
+                Body::Empty,
+            )
+        }
         _ => return None,
     })
 }
@@ -306,6 +374,8 @@ fn check(
     let appended = log_after - log_before;
     let expect_appended = match (route.method, route.path, r.status) {
         (_, _, 400..) => 0,
+        // Webhooks are not statements: the log never grows for them.
+        (_, p, _) if p.starts_with("/api/v1/webhooks") => 0,
         ("POST", _, _) => 1,
         // The recipient's first download is recorded as `delivered`, whatever the phase (the
         // fact is true even after a withdrawal); only the cases that were withdrawn while
@@ -607,6 +677,7 @@ fn protected_routes_refuse_missing_malformed_and_unknown_tokens() {
             .replace("{id}", &case.opening.id.to_hex())
             .replace("{case}", case.id.as_str())
             .replace("{party}", "bravo")
+            .replace("{webhook}", "wh_0000000000000000")
     };
     for route in ROUTES.iter().filter(|r| r.access != Access::Public) {
         for auth in [
@@ -620,6 +691,7 @@ fn protected_routes_refuse_missing_malformed_and_unknown_tokens() {
             let client = reqwest::blocking::Client::new();
             let mut req = match route.method {
                 "GET" => client.get(url),
+                "DELETE" => client.delete(url),
                 _ => client.post(url).json(&json!({ "statement": "x" })),
             };
             if let Some(v) = &auth {

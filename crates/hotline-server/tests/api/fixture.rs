@@ -190,8 +190,22 @@ fn start_service(
         ServiceConfig::default(),
     )
     .unwrap()
-    .with_clock(move || Timestamp::from_unix(c.load(Ordering::SeqCst)));
+    .with_clock(move || Timestamp::from_unix(c.load(Ordering::SeqCst)))
+    .with_webhooks(std::sync::Arc::new(
+        hotline_server::webhooks::Webhooks::open(dir, fast_retries()).unwrap(),
+    ));
     (seq, service)
+}
+
+/// Webhook retries fast enough for tests: 4 attempts, 200 ms apart at first.
+pub fn fast_retries() -> hotline_server::webhooks::RetryPolicy {
+    hotline_server::webhooks::RetryPolicy {
+        attempts: 4,
+        first_delay: std::time::Duration::from_millis(200),
+        max_delay: std::time::Duration::from_secs(1),
+        timeout: std::time::Duration::from_secs(5),
+        tick: std::time::Duration::from_millis(100),
+    }
 }
 
 impl TestHotline {

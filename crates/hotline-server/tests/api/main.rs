@@ -11,7 +11,9 @@
 
 mod authz;
 mod bad_input;
+mod console;
 mod fixture;
 mod openapi;
 mod replay;
 mod taxii;
+mod webhooks;
