@@ -10,9 +10,12 @@
 //! - [`sequencer`]: batches appends, integrates them into tiles, signs a checkpoint and commits
 //!   everything in one durable write before any caller learns its index.
 //! - [`reader`]: proofs and tiles for readers, with a cache of immutable full tiles.
+//! - [`follow`]: a process that does not sequence keeps its [`reader::LogView`] in step with
+//!   the log another one sequences (several frontends on one PostgreSQL database).
 
 pub mod copy;
 pub mod error;
+pub mod follow;
 pub mod fsck;
 pub mod leaf_index;
 pub mod postgres;

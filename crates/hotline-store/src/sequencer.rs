@@ -30,7 +30,7 @@ use hotline_tlog::bundle::{MAX_ENTRY_SIZE, decode_bundle, push_entry};
 use hotline_tlog::note::NoteVerifier;
 use hotline_tlog::tile::{TILE_HEIGHT, TILE_WIDTH, TileKind, TileNodes, TileSet, TreeEdge};
 use hotline_tlog::tree::{consistency_proof, range_hash, verify_consistency};
-use hotline_tlog::{Checkpoint, Ed25519Signer, Hash, Note, TlogProof, leaf_hash};
+use hotline_tlog::{Checkpoint, Ed25519Signer, Ed25519Verifier, Hash, Note, TlogProof, leaf_hash};
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
@@ -461,6 +461,24 @@ impl SequencerHandle {
         self.submit_async(entry).await?.wait_async().await
     }
 
+    /// Stops the sequencer at once, committing nothing more: every waiting and future caller
+    /// gets `reason` (a batch whose commit already returned stays committed, but its callers
+    /// get the error too: their statements are in the log without a receipt, as after a
+    /// crash). For a frontend that lost the sequencer lease, or its database: unlike
+    /// [`SequencerHandle::shutdown`] it neither waits for the queue nor for a commit that
+    /// may never return.
+    pub fn abort(&self, reason: &str) {
+        let _ = self.stopped.set(Arc::from(reason));
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
+        // Wake an idle integrator; a busy one sees `stopped` before its next batch.
+        let (reply, _) = oneshot::channel();
+        let _ = self.tx.try_send(Request {
+            items: Vec::new(),
+            reply,
+        });
+    }
+
     /// Stops accepting entries, lets the sequencer commit what is queued, and waits for it.
     /// Other handles to the same sequencer get "shutting down" from then on.
     pub fn shutdown(self) {
@@ -531,7 +549,7 @@ pub fn start(
 
 /// The in-memory state the sequencer resumes from.
 pub struct RecoveredState {
-    edge: TreeEdge,
+    pub(crate) edge: TreeEdge,
     edge_tiles: TileSet,
     partial_bundle: Vec<u8>,
     checkpoint: Option<Arc<SignedCheckpoint>>,
@@ -549,8 +567,13 @@ impl RecoveredState {
 /// level-0 tiles and compared; the root equals the checkpoint's; the partial entry bundle
 /// hashes to the partial level-0 tile. Rebuilds the leaf index and installs it in `view`.
 pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState> {
+    recover_with(view, &signer.verifier())
+}
+
+/// [`recover`] for a process that holds only the log's verifier key (a frontend following a
+/// log another one sequences): the same checks.
+pub fn recover_with(view: &LogView, verifier: &Ed25519Verifier) -> Result<RecoveredState> {
     let reader = view.reader().clone();
-    let verifier = signer.verifier();
     if verifier.to_vkey() != reader.log_vkey() {
         return Err(StoreError::Corrupt(format!(
             "the log key given ({}) is not the key this log was created with ({})",
@@ -563,7 +586,7 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
     if let Some(cp) = &snap.checkpoint {
         let note = Note::parse(&cp.note)
             .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?;
-        note.verify(&[&verifier as &dyn NoteVerifier])
+        note.verify(&[verifier as &dyn NoteVerifier])
             .map_err(|e| StoreError::Corrupt(format!("latest checkpoint (size {size}): {e}")))?;
         if cp.checkpoint.origin != reader.origin() {
             return Err(StoreError::Corrupt(format!(
