@@ -70,6 +70,11 @@ enum Command {
         operator: admin::OperatorArgs,
     },
     /// Serve a data directory over HTTP: the API under /api/v1/ and the log under /log/.
+    ///
+    /// A hotline whose log is in PostgreSQL (`init --database`) runs as one of any number of
+    /// frontends, each started from a copy of DIR on its own machine (or port): exactly one
+    /// sequences at a time, the others follow the log and forward writes to it, and when it
+    /// dies another takes over.
     Serve {
         /// Data directory created by `hotline init`.
         #[arg(long)]
@@ -83,6 +88,8 @@ enum Command {
         database: Option<String>,
         #[command(flatten)]
         batch: BatchArgs,
+        #[command(flatten)]
+        frontend: serve::FrontendArgs,
     },
     /// Make an officer's keys: an Ed25519 signing key and an age identity (file mode 0600),
     /// and print the public halves.
@@ -428,8 +435,35 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             database,
             batch,
+            frontend,
         } => {
             let d = DataDir::new(&dir).with_database(database);
+            if let (true, datadir::Store::Postgres(url)) = (d.is_hotline(), d.store()?) {
+                d.ensure_initialised()?;
+                let listener = std::net::TcpListener::bind(listen)
+                    .with_context(|| format!("listening on {listen}"))?;
+                let open = serve::open_frontend(&d, &url, listener, &frontend, batch.config())?;
+                let size = open.view().snapshot().size();
+                let origin = open.view().reader().origin().to_owned();
+                let status = open.status().clone();
+                let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+                return rt.block_on(serve::serve_frontend(
+                    open,
+                    |addr| {
+                        println!(
+                            "serving hotline {origin} (size {size}) on http://{addr}/log/ — \
+                             Ctrl-C to stop"
+                        );
+                        println!(
+                            "frontend {} of the log in PostgreSQL at {}, advertised as {}",
+                            status.name(),
+                            hotline_store::postgres::target_of(&url),
+                            status.advertise()
+                        );
+                    },
+                    serve::shutdown_signal(),
+                ));
+            }
             let log = OpenLog::open(&d, batch.config())?;
             let snap = log.view().snapshot();
             let origin = log.view().reader().origin().to_owned();
