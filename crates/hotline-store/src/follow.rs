@@ -3,7 +3,7 @@
 //! in step with what the sequencer commits to the shared database.
 //!
 //! A follower trusts the database no more than a sequencer recovering from it does. It starts
-//! with the sequencer's own start-up checks ([`crate::sequencer::recover_with`]: the latest
+//! with the sequencer's own start-up checks ([`crate::sequencer::recover_following`]: the latest
 //! checkpoint verifies under the log key, every stored tile matches the level-0 tiles, the
 //! right edge gives the checkpoint's root) and then, at every [`LogFollower::step`]:
 //!
@@ -56,7 +56,7 @@ impl LogFollower {
     /// Checks the stored log as the sequencer's start-up does, publishes its latest checkpoint
     /// to `view` and rebuilds the view's leaf index; the follower then stands at that size.
     pub fn start(view: Arc<LogView>, verifier: Ed25519Verifier) -> Result<LogFollower> {
-        let state = crate::sequencer::recover_with(&view, &verifier)?;
+        let state = crate::sequencer::recover_following(&view, &verifier)?;
         Ok(LogFollower {
             view,
             verifier,

@@ -567,12 +567,23 @@ impl RecoveredState {
 /// level-0 tiles and compared; the root equals the checkpoint's; the partial entry bundle
 /// hashes to the partial level-0 tile. Rebuilds the leaf index and installs it in `view`.
 pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState> {
-    recover_with(view, &signer.verifier())
+    recover_inner(view, &signer.verifier(), false)
 }
 
-/// [`recover`] for a process that holds only the log's verifier key (a frontend following a
-/// log another one sequences): the same checks.
-pub fn recover_with(view: &LogView, verifier: &Ed25519Verifier) -> Result<RecoveredState> {
+/// [`recover`] for a process that only reads a log another process may be appending to at
+/// the same time (a frontend starting to follow it): the same checks of the tree at the
+/// latest checkpoint read, except that tiles and entry bundles stored wider than that tree,
+/// or beyond it, are taken as the later commits they are (cut to the tree read) rather than
+/// refused.
+pub fn recover_following(view: &LogView, verifier: &Ed25519Verifier) -> Result<RecoveredState> {
+    recover_inner(view, verifier, true)
+}
+
+fn recover_inner(
+    view: &LogView,
+    verifier: &Ed25519Verifier,
+    concurrent: bool,
+) -> Result<RecoveredState> {
     let reader = view.reader().clone();
     if verifier.to_vkey() != reader.log_vkey() {
         return Err(StoreError::Corrupt(format!(
@@ -621,7 +632,7 @@ pub fn recover_with(view: &LogView, verifier: &Ed25519Verifier) -> Result<Recove
             cp.checkpoint.root
         )));
     }
-    let leaves = scan_tiles(&*reader, size)?;
+    let leaves = scan_tiles(&*reader, size, concurrent)?;
     view.install_leaf_index(leaves);
 
     // The partial entry bundle must match the partial level-0 tile.
@@ -632,8 +643,12 @@ pub fn recover_with(view: &LogView, verifier: &Ed25519Verifier) -> Result<Recove
         let data = reader.bundle(index)?.ok_or_else(|| {
             StoreError::Corrupt(format!("entry bundle {index} is missing for size {size}"))
         })?;
-        let entries = decode_bundle(&data)
+        let mut entries = decode_bundle(&data)
             .map_err(|e| StoreError::Corrupt(format!("entry bundle {index}: {e}")))?;
+        if concurrent && entries.len() > width {
+            // A later commit widened it: the tree read is its prefix.
+            entries.truncate(width);
+        }
         if entries.len() != width {
             return Err(StoreError::Corrupt(format!(
                 "entry bundle {index} holds {} entries, tree size {size} needs {width}",
@@ -653,9 +668,12 @@ pub fn recover_with(view: &LogView, verifier: &Ed25519Verifier) -> Result<Recove
                 )));
             }
         }
-        partial_bundle = data;
+        partial_bundle = match hotline_tlog::bundle::bundle_prefix_len(&data, width) {
+            Some(n) if concurrent => data[..n].to_vec(),
+            _ => data,
+        };
     }
-    if reader.bundle(size.div_ceil(TILE_WIDTH))?.is_some() {
+    if !concurrent && reader.bundle(size.div_ceil(TILE_WIDTH))?.is_some() {
         return Err(StoreError::Corrupt(format!(
             "entry bundle {} exists beyond the signed tree size {size}",
             size.div_ceil(TILE_WIDTH)
@@ -671,7 +689,7 @@ pub fn recover_with(view: &LogView, verifier: &Ed25519Verifier) -> Result<Recove
 
 /// Reads every hash tile level by level, checks each full tile's root against the level above
 /// and every width against `size`, and returns the leaf index built from level 0.
-fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
+fn scan_tiles(reader: &dyn crate::LogReader, size: u64, concurrent: bool) -> Result<LeafIndex> {
     let mut leaves = LeafIndex::new();
     leaves.reserve(usize::try_from(size).unwrap_or(0));
     // Hashes the level above must hold, computed from full tiles of the level below.
@@ -685,7 +703,7 @@ fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
         let expected_here = std::mem::take(&mut expected_above);
         let tiles_here = hashes_here.div_ceil(TILE_WIDTH);
         let mut next = 0u64;
-        loop {
+        'level: loop {
             let page = reader.tiles_from(level, next, 512)?;
             if page.is_empty() {
                 break;
@@ -699,12 +717,22 @@ fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
                     )));
                 }
                 if index >= tiles_here {
+                    if concurrent {
+                        // Written by a commit after the checkpoint read.
+                        break 'level;
+                    }
                     return Err(StoreError::Corrupt(format!(
                         "{path} exists beyond the signed tree size {size}"
                     )));
                 }
                 let want = (hashes_here - index * TILE_WIDTH).min(TILE_WIDTH) as usize;
                 let hashes = hotline_tlog::tile::tile_hashes(&data)
+                    .map(|mut h| {
+                        if concurrent {
+                            h.truncate(want);
+                        }
+                        h
+                    })
                     .filter(|h| h.len() == want)
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!(

@@ -3,6 +3,7 @@
 //! stderr.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod go;
 pub mod pg;
 
 use std::io::{BufRead as _, BufReader};
@@ -61,8 +62,15 @@ impl Sandbox {
 
     /// Starts `hotline serve` on a free loopback port and waits until it is ready.
     pub fn serve(&self, dir: &str) -> ServerGuard {
+        self.serve_with(dir, &[])
+    }
+
+    /// [`Sandbox::serve`] with more arguments for `hotline serve`.
+    pub fn serve_with(&self, dir: &str, extra: &[&str]) -> ServerGuard {
+        let mut args = vec!["serve", "--dir", dir, "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
         let mut child = self
-            .cmd(&["serve", "--dir", dir, "--listen", "127.0.0.1:0"])
+            .cmd(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

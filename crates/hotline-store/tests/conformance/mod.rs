@@ -873,6 +873,40 @@ pub fn a_follower_keeps_its_view_in_step_with_the_sequencer(log: Log) {
         assert_eq!(*i, 10 + k as u64);
         assert_eq!(*e, entry(*i), "entry {i}");
     }
+    // Followers start while the sequencer appends: tiles and bundles wider than the
+    // checkpoint they read are later commits, not damage.
+    let appender = {
+        let h = h.clone();
+        std::thread::spawn(move || {
+            for g in 0..40u64 {
+                let first = 1_000_000 + g * 50;
+                h.submit_many((first..first + 50).map(entry).collect())
+                    .unwrap()
+                    .wait()
+                    .unwrap();
+            }
+        })
+    };
+    let mut started = 0;
+    while !appender.is_finished() || started == 0 {
+        let v = Arc::new(LogView::new(log.reader()).unwrap());
+        let mut f = LogFollower::start(v, signer.verifier()).unwrap();
+        while f.step(|_, _| Ok(())).unwrap().is_some() {}
+        started += 1;
+    }
+    appender.join().unwrap();
+    while follower
+        .step(|i, e| {
+            seen.push((i, e.to_vec()));
+            Ok(())
+        })
+        .unwrap()
+        .is_some()
+    {}
+    assert_eq!(seen.len() as u64, next + 2000 - 10);
+    for (k, (_, e)) in seen[(next - 10) as usize..].iter().enumerate() {
+        assert_eq!(*e, entry(1_000_000 + k as u64));
+    }
     let (ours, theirs) = (view.snapshot(), h.view().snapshot());
     assert_eq!(ours.root(), theirs.root());
     for i in [0u64, 9, 10, 255, 256, next - 1] {
