@@ -229,23 +229,23 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
-    if let Some(t) = ticker {
+    // Stopped tasks are awaited, so that nothing they hold is dropped later on a runtime
+    // thread: the last handle on a PostgreSQL connection must go outside the runtime (the
+    // blocking client's drop refuses to run inside one).
+    for t in [ticker, witnesser].into_iter().flatten() {
         t.abort();
-    }
-    if let Some(t) = witnesser {
-        t.abort();
+        let _ = t.await;
     }
     let OpenLog {
         sequencer,
         service,
-        witnessing: _,
+        witnessing,
         _lock,
         _lease,
     } = log;
-    drop(service);
     tokio::task::spawn_blocking(move || {
         sequencer.shutdown();
-        drop(_lease);
+        drop((service, witnessing, _lease));
     })
     .await?;
     Ok(())
@@ -373,6 +373,14 @@ pub fn open_frontend(
         status,
     )
     .context("starting the frontend's coordinator thread")?;
+    // Announce the frontend once it knows its part (sequencing, or following a sequencer it
+    // knows), so that what follows its "serving" line finds it ready.
+    if !frontend
+        .status()
+        .wait_settled(lease_ttl + Duration::from_secs(5))
+    {
+        tracing::warn!("no frontend sequences the log yet; serving anyway");
+    }
     Ok(OpenFrontend {
         frontend,
         service,
@@ -434,12 +442,16 @@ pub async fn serve_frontend(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
-    ticker.abort();
-    if let Some(t) = witnesser {
+    // As in `serve`: the last handles on PostgreSQL connections go outside the runtime.
+    for t in std::iter::once(ticker).chain(witnesser) {
         t.abort();
+        let _ = t.await;
     }
-    drop(service);
-    tokio::task::spawn_blocking(move || frontend.shutdown()).await?;
+    tokio::task::spawn_blocking(move || {
+        frontend.shutdown();
+        drop((service, view));
+    })
+    .await?;
     Ok(())
 }
 

@@ -288,6 +288,29 @@ impl FrontendStatus {
         *k = false;
     }
 
+    /// Waits (at most `timeout`) until this frontend knows its part: it sequences, or follows
+    /// a sequencer it knows, or cannot take writes. Returns whether it does.
+    pub fn wait_settled(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let settled = {
+                let inner = self.inner();
+                match &inner.role {
+                    Role::Sequencer { .. } | Role::Unavailable(_) => true,
+                    Role::Follower => inner.leader.is_some(),
+                    Role::TakingOver { .. } => false,
+                }
+            };
+            if settled {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// `/healthz`: whether this frontend can serve writes (directly or by forwarding), and a
     /// line saying what it does.
     pub fn describe(&self) -> (bool, String) {

@@ -128,17 +128,23 @@ pub struct ServerGuard {
 
 impl ServerGuard {
     /// Stops the server with SIGTERM and waits for it, so its sequencer shuts down cleanly.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        let _ = self.stop_status();
+    }
+
+    /// [`ServerGuard::stop`], returning how the server exited (`None`: not within 30 s).
+    pub fn stop_status(mut self) -> Option<std::process::ExitStatus> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        None
     }
 }
 
