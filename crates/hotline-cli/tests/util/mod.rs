@@ -3,6 +3,7 @@
 //! stderr.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod frontends;
 pub mod go;
 pub mod pg;
 
