@@ -164,6 +164,9 @@ fn through(url: &str, addr: SocketAddr) -> Result<(String, SocketAddr)> {
     Ok((format!("{scheme_user}@{addr}/{tail}"), upstream))
 }
 
+/// An answer to a statement: status, body, and for 200/201 the statement with its receipt.
+type Answer = (u16, String, Option<(Sent, Checked)>);
+
 /// POSTs a new statement of `author` to `url`: the status and, for 200/201, the checked
 /// receipt.
 fn send(
@@ -172,7 +175,7 @@ fn send(
     parties: &[Party],
     log_key: &Ed25519Verifier,
     author: usize,
-) -> Result<(u16, String, Option<(Sent, Checked)>)> {
+) -> Result<Answer> {
     let s = Sent::build(parties, author, 1 - author, false)?;
     let resp = http
         .post(format!("{url}/api/v1/statements"))
