@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod bench;
+mod bench_frontends;
 mod bench_submit;
 mod client;
 mod config;
@@ -377,6 +378,9 @@ enum BenchCommand {
     Log(bench::BenchLogArgs),
     /// Send signed, encrypted statements over HTTP from many clients to a hotline.
     Submit(bench_submit::BenchSubmitArgs),
+    /// The same statements to a hotline on SQLite, on PostgreSQL with one frontend and on
+    /// PostgreSQL with several frontends, alternated in one invocation.
+    Frontends(bench_frontends::BenchFrontendsArgs),
 }
 
 fn main() -> ExitCode {
@@ -611,6 +615,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             args.json = json;
             bench_submit::run_and_print(&args)
+        }
+        Command::Bench {
+            command: BenchCommand::Frontends(mut args),
+        } => {
+            args.json = json;
+            bench_frontends::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Fsck(args) => fsck::run(&args, json),
