@@ -211,6 +211,193 @@ impl Sink for SqliteSink {
         )
     }
     fn bundle(&mut self, index: u64, data: &[u8]) -> Result<()> {
+        let index = to_i64(index, "bundle index")?;
+        self.exec(
+            "INSERT INTO bundles(idx, data) VALUES (?1, ?2)",
+            params![index, data],
+        )
+    }
+    fn tile(&mut self, level: u8, index: u64, data: &[u8]) -> Result<()> {
+        if index >= 1 << 56 {
+            return Err(StoreError::Corrupt(format!(
+                "tile index {index} is too large"
+            )));
+        }
+        let id = ((u64::from(level) << 56) | index) as i64;
+        self.exec(
+            "INSERT INTO tiles(id, level, idx, data) VALUES (?1, ?2, ?3, ?4)",
+            params![id, level, index as i64, data],
+        )
+    }
+    fn checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<()> {
+        let size = to_i64(cp.size, "checkpoint size")?;
+        self.exec(
+            "INSERT INTO checkpoints(size, note, created_ms) VALUES (?1, ?2, ?3)",
+            params![size, cp.note, cp.created_ms],
+        )
+    }
+    fn payload(&mut self, index: u64, id: &[u8], data: &[u8]) -> Result<()> {
+        let index = to_i64(index, "payload index")?;
+        self.exec(
+            "INSERT INTO payloads(idx, id, data) VALUES (?1, ?2, ?3)",
+            params![index, id, data],
+        )
+    }
+    fn credential(&mut self, index: u64, c: &Credential) -> Result<()> {
+        let index = to_i64(index, "credential index")?;
+        self.exec(
+            "INSERT INTO credentials(token_hash, party, idx) VALUES (?1, ?2, ?3)",
+            params![&c.token_hash[..], c.party, index],
+        )
+    }
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(sqlite_err(&self.path))
+    }
+}
+
+/// Rows waiting to be sent to PostgreSQL, table by table: a copy sends them in batches (one
+/// `INSERT … SELECT FROM unnest(…)` per table and batch), not one round trip per row.
+#[derive(Default)]
+struct PgRows {
+    bundles: (Vec<i64>, Vec<Vec<u8>>),
+    tiles: (Vec<i16>, Vec<i64>, Vec<Vec<u8>>),
+    checkpoints: (Vec<i64>, Vec<Vec<u8>>, Vec<i64>),
+    payloads: (Vec<i64>, Vec<Vec<u8>>, Vec<Vec<u8>>),
+    bytes: usize,
+    rows: usize,
+}
+
+/// A batch is sent once it holds this many rows or bytes.
+const PG_BATCH_ROWS: usize = 512;
+const PG_BATCH_BYTES: usize = 16 << 20;
+
+struct PgSink {
+    client: postgres::Client,
+    target: String,
+    rows: PgRows,
+}
+
+impl PgSink {
+    /// Connects, opens the transaction, refuses a schema that already holds a log (or any of
+    /// its tables), and creates the tables with the source's identity.
+    fn open(url: &str, src: &dyn LogReader) -> Result<PgSink> {
+        let target = crate::postgres::target_of(url);
+        let e = |source| StoreError::Postgres {
+            target: target.clone(),
+            source,
+        };
+        let mut config: postgres::Config = url.parse().map_err(e)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        let mut client = config.connect(postgres::NoTls).map_err(e)?;
+        client.batch_execute("BEGIN").map_err(e)?;
+        let taken: bool = client
+            .query_one(
+                "SELECT to_regclass('meta') IS NOT NULL OR to_regclass('bundles') IS NOT NULL \
+                 OR to_regclass('tiles') IS NOT NULL OR to_regclass('checkpoints') IS NOT NULL",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(e)?;
+        if taken {
+            return Err(StoreError::Io {
+                path: target.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the destination already holds a hotline log; refusing to copy over it",
+                ),
+            });
+        }
+        for step in crate::postgres::MIGRATIONS {
+            client.batch_execute(step).map_err(e)?;
+        }
+        for (k, v) in [
+            (
+                "schema_version",
+                crate::postgres::SCHEMA_VERSION.to_string(),
+            ),
+            ("origin", src.origin().to_owned()),
+            ("log_vkey", src.log_vkey().to_owned()),
+        ] {
+            client
+                .execute("INSERT INTO meta(key, value) VALUES ($1, $2)", &[&k, &v])
+                .map_err(e)?;
+        }
+        Ok(PgSink {
+            client,
+            target,
+            rows: PgRows::default(),
+        })
+    }
+
+    fn added(&mut self, bytes: usize) -> Result<()> {
+        self.rows.rows += 1;
+        self.rows.bytes += bytes;
+        if self.rows.rows >= PG_BATCH_ROWS || self.rows.bytes >= PG_BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends every waiting row.
+    fn flush(&mut self) -> Result<()> {
+        let rows = std::mem::take(&mut self.rows);
+        if !rows.bundles.0.is_empty() {
+            self.exec(
+                "INSERT INTO bundles(idx, data) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+                &[&rows.bundles.0, &rows.bundles.1],
+            )?;
+        }
+        if !rows.tiles.0.is_empty() {
+            self.exec(
+                "INSERT INTO tiles(level, idx, data) \
+                 SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
+                &[&rows.tiles.0, &rows.tiles.1, &rows.tiles.2],
+            )?;
+        }
+        if !rows.checkpoints.0.is_empty() {
+            self.exec(
+                "INSERT INTO checkpoints(size, note, created_ms) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[])",
+                &[
+                    &rows.checkpoints.0,
+                    &rows.checkpoints.1,
+                    &rows.checkpoints.2,
+                ],
+            )?;
+        }
+        if !rows.payloads.0.is_empty() {
+            self.exec(
+                "INSERT INTO payloads(idx, id, data) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
+                &[&rows.payloads.0, &rows.payloads.1, &rows.payloads.2],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn exec(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<()> {
+        self.client
+            .execute(sql, p)
+            .map(|_| ())
+            .map_err(|source| StoreError::Postgres {
+                target: self.target.clone(),
+                source,
+            })
+    }
+}
+
+impl Sink for PgSink {
+    fn meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO meta(key, value) VALUES ($1, $2)",
+            &[&key, &value],
+        )
+    }
+    fn bundle(&mut self, index: u64, data: &[u8]) -> Result<()> {
         self.rows.bundles.0.push(to_i64(index, "bundle index")?);
         self.rows.bundles.1.push(data.to_vec());
         self.added(data.len())
