@@ -488,6 +488,8 @@ struct Coordinator {
     last_warning: Option<Instant>,
 }
 
+/// Shortest time between two rounds of a follower, however often it is asked to look.
+const MIN_ROUND: Duration = Duration::from_millis(5);
 /// Pause after a failed attempt to rebuild or reconnect.
 const BACKOFF: Duration = Duration::from_millis(500);
 /// How long forwarded writes wait, at most, for this frontend to have followed them.
@@ -496,6 +498,7 @@ pub const FOLLOW_WAIT: Duration = Duration::from_secs(2);
 impl Coordinator {
     fn run(mut self) {
         while !self.stop.load(Ordering::Acquire) {
+            let round = Instant::now();
             let pause = match &self.mode {
                 Mode::Follower(_) => self.follower_round(),
                 Mode::Sequencer { .. } => self.sequencer_round(),
@@ -503,6 +506,11 @@ impl Coordinator {
             };
             if !pause.is_zero() {
                 self.status.wait_kick(pause);
+                // Kicks coalesce: under load, one round every few milliseconds follows what
+                // many forwarded writes wait for.
+                if let Some(rest) = MIN_ROUND.checked_sub(round.elapsed()) {
+                    std::thread::sleep(rest);
+                }
             }
         }
         if let Mode::Sequencer { epoch, seq } =

@@ -24,7 +24,7 @@
 
 use std::sync::Arc;
 
-use hotline_tlog::bundle::decode_bundle;
+use hotline_tlog::bundle::{bundle_prefix_len, decode_bundle};
 use hotline_tlog::note::NoteVerifier;
 use hotline_tlog::tile::{TILE_WIDTH, TreeEdge};
 use hotline_tlog::{Ed25519Verifier, Hash, Note, leaf_hash};
@@ -50,6 +50,9 @@ pub struct LogFollower {
     view: Arc<LogView>,
     verifier: Ed25519Verifier,
     edge: TreeEdge,
+    /// The partial entry bundle as far as it was read: (index, bytes of the entries followed),
+    /// so that the next step reads only what was appended to it.
+    tail: Option<(u64, Vec<u8>)>,
 }
 
 impl LogFollower {
@@ -61,6 +64,7 @@ impl LogFollower {
             view,
             verifier,
             edge: state.edge,
+            tail: None,
         })
     }
 
@@ -115,7 +119,7 @@ impl LogFollower {
         };
         let cp = self.check_checkpoint(&*reader, &target)?;
         let new = cp.size();
-        let entries = read_entries(&*reader, old, new)?;
+        let (entries, tail) = read_entries(&*reader, old, new, self.tail.take())?;
         let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
         let mut edge = self.edge.clone();
         let touched = edge.append(&leaves);
@@ -155,6 +159,7 @@ impl LogFollower {
         }
         self.view.publish(snap);
         self.edge = edge;
+        self.tail = tail;
         Ok(Some(Followed { old, new }))
     }
 
@@ -195,26 +200,51 @@ fn intermediate(reader: &dyn LogReader, old: u64) -> Result<Option<StoredCheckpo
     Ok(best)
 }
 
-/// Entries `old..new`, read from the entry bundles (the last one may be stored wider).
-fn read_entries(reader: &dyn LogReader, old: u64, new: u64) -> Result<Vec<Vec<u8>>> {
+/// Entries `old..new`, read from the entry bundles (the last one may be stored wider), and the
+/// bytes of the partial bundle at `new` for the next step. `tail` is what an earlier step read
+/// of the bundle holding entry `old`: only what follows it is read.
+fn read_entries(
+    reader: &dyn LogReader,
+    old: u64,
+    new: u64,
+    tail: Option<(u64, Vec<u8>)>,
+) -> Result<(Vec<Vec<u8>>, Option<(u64, Vec<u8>)>)> {
     let mut entries = Vec::with_capacity(usize::try_from(new - old).unwrap_or(0));
+    let mut next_tail = None;
     let mut bundle = old / TILE_WIDTH;
+    let mut tail = tail.filter(|(i, _)| *i == bundle);
     while bundle * TILE_WIDTH < new {
-        let data = reader.bundle(bundle)?.ok_or_else(|| {
+        let missing = || {
             StoreError::Corrupt(format!(
                 "entry bundle {bundle} is missing for tree size {new}"
             ))
-        })?;
+        };
+        let data = match tail.take() {
+            Some((_, mut head)) => {
+                let rest = reader
+                    .bundle_tail(bundle, head.len())?
+                    .ok_or_else(missing)?;
+                head.extend_from_slice(&rest);
+                head
+            }
+            None => reader.bundle(bundle)?.ok_or_else(missing)?,
+        };
         let decoded = decode_bundle(&data)
             .map_err(|e| StoreError::Corrupt(format!("entry bundle {bundle}: {e}")))?;
         let first = bundle * TILE_WIDTH;
         entries.extend(
             decoded
-                .into_iter()
+                .iter()
                 .enumerate()
                 .filter(|(k, _)| (old..new).contains(&(first + *k as u64)))
                 .map(|(_, e)| e.to_vec()),
         );
+        let width = usize::try_from((new - first).min(TILE_WIDTH)).unwrap_or(0);
+        if (width as u64) < TILE_WIDTH
+            && let Some(n) = bundle_prefix_len(&data, width)
+        {
+            next_tail = Some((bundle, data[..n].to_vec()));
+        }
         bundle += 1;
     }
     if entries.len() as u64 != new - old {
@@ -223,5 +253,5 @@ fn read_entries(reader: &dyn LogReader, old: u64, new: u64) -> Result<Vec<Vec<u8
             entries.len()
         )));
     }
-    Ok(entries)
+    Ok((entries, next_tail))
 }

@@ -946,6 +946,18 @@ impl LogReader for PgReader {
         .transpose()
     }
 
+    fn bundle_tail(&self, index: u64, from: usize) -> Result<Option<Vec<u8>>> {
+        let (Ok(index), Ok(from)) = (i64::try_from(index), i32::try_from(from)) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            "SELECT substring(data FROM $2 + 1) FROM bundles WHERE idx = $1",
+            &[(&index, Type::INT8), (&from, Type::INT4)],
+        )?
+        .map(|r| col(&r, 0, &self.target))
+        .transpose()
+    }
+
     fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
         let Ok(from) = i64::try_from(from) else {
             return Ok(Vec::new());

@@ -907,6 +907,21 @@ pub fn a_follower_keeps_its_view_in_step_with_the_sequencer(log: Log) {
     for (k, (_, e)) in seen[(next - 10) as usize..].iter().enumerate() {
         assert_eq!(*e, entry(1_000_000 + k as u64));
     }
+    // What a follower reads of a bundle it read before: the rest of it.
+    let reader = log.reader();
+    let last = (next + 2000 - 1) / 256;
+    for b in [0, last] {
+        let whole = reader.bundle(b).unwrap().unwrap();
+        for from in [0, 1, 100, whole.len() - 1, whole.len(), whole.len() + 5] {
+            let tail = reader.bundle_tail(b, from).unwrap().unwrap();
+            assert_eq!(
+                tail,
+                whole.get(from..).unwrap_or_default(),
+                "bundle {b} from {from}"
+            );
+        }
+    }
+    assert_eq!(reader.bundle_tail(last + 1, 0).unwrap(), None);
     let (ours, theirs) = (view.snapshot(), h.view().snapshot());
     assert_eq!(ours.root(), theirs.root());
     for i in [0u64, 9, 10, 255, 256, next - 1] {
