@@ -85,6 +85,8 @@ pub struct ConfigReport {
     pub median_latency_ms: (f64, f64),
     /// Median CPU of all hotline processes per statement (µs).
     pub median_cpu_us_per_statement: Option<f64>,
+    /// Median CPU of the sequencing frontend per statement (µs).
+    pub median_sequencer_cpu_us_per_statement: Option<f64>,
     /// Median statements/s over SQLite's.
     pub ratio_to_sqlite: f64,
 }
@@ -98,6 +100,8 @@ pub struct ConfigRun {
     pub latency_ms: Percentiles,
     /// CPU seconds of every hotline process of the configuration during the run.
     pub server_cpu_s: Option<f64>,
+    /// Of which the sequencing frontend's.
+    pub sequencer_cpu_s: Option<f64>,
     /// Receipts verified.
     pub receipts_verified: usize,
 }
@@ -363,7 +367,14 @@ pub fn run(args: &BenchFrontendsArgs) -> Result<FrontendsReport> {
                 .filter_map(|r| r.server_cpu_s)
                 .map(|s| s * 1e6 / args.statements as f64)
                 .collect();
+            let seq_cpu: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.sequencer_cpu_s)
+                .map(|s| s * 1e6 / args.statements as f64)
+                .collect();
             ConfigReport {
+                median_sequencer_cpu_us_per_statement: (!seq_cpu.is_empty())
+                    .then(|| median(seq_cpu)),
                 config: c.name(),
                 frontends: match c {
                     Config::Sqlite => 1,
@@ -468,9 +479,11 @@ fn run_config(
     let before = api.hotline()?.size;
     let cpu = |servers: &[Server]| -> Option<f64> { servers.iter().map(Server::cpu_seconds).sum() };
     let cpu_before = cpu(&servers);
+    let seq_before = servers[sequencer].cpu_seconds();
     let driven =
         bench_submit::drive_to_all(&targets, &parties, &work, Some(submit.verify_every.max(1)))?;
     let cpu_after = cpu(&servers);
+    let seq_after = servers[sequencer].cpu_seconds();
     if let Some(e) = &driven.first_error {
         bail!(
             "{} of {} statements were refused; the first: {e}",
@@ -494,6 +507,7 @@ fn run_config(
         statements_per_sec: submit.statements as f64 / seconds,
         latency_ms: Percentiles::from_micros(driven.latencies),
         server_cpu_s: cpu_before.zip(cpu_after).map(|(a, b)| b - a),
+        sequencer_cpu_s: seq_before.zip(seq_after).map(|(a, b)| b - a),
         receipts_verified,
     })
 }
@@ -506,8 +520,19 @@ pub fn print_report(r: &FrontendsReport) {
         r.statements, r.clients, r.payload_size
     );
     println!(
-        "{:<12} {:>36} {:>9} {:>9} {:>9} {:>10} {:>9}",
-        "config", "runs (statements/s)", "median", "p50 ms", "p99 ms", "CPU/stmt", "vs SQLite"
+        "{:<12} {:>36} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9}",
+        "config",
+        "runs (statements/s)",
+        "median",
+        "p50 ms",
+        "p99 ms",
+        "CPU/stmt",
+        "of which",
+        "vs SQLite"
+    );
+    println!(
+        "{:<12} {:>36} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9}",
+        "", "", "", "", "", "all", "sequencer", ""
     );
     for c in &r.configs {
         let runs: Vec<String> = c
@@ -515,15 +540,16 @@ pub fn print_report(r: &FrontendsReport) {
             .iter()
             .map(|x| format!("{:.0}", x.statements_per_sec))
             .collect();
+        let us = |u: Option<f64>| u.map_or("?".to_owned(), |u| format!("{u:.0} µs"));
         println!(
-            "{:<12} {:>36} {:>9.0} {:>9.2} {:>9.2} {:>10} {:>9.2}",
+            "{:<12} {:>36} {:>9.0} {:>9.2} {:>9.2} {:>10} {:>10} {:>9.2}",
             c.config,
             runs.join(", "),
             c.median_statements_per_sec,
             c.median_latency_ms.0,
             c.median_latency_ms.1,
-            c.median_cpu_us_per_statement
-                .map_or("?".to_owned(), |u| format!("{u:.0} µs")),
+            us(c.median_cpu_us_per_statement),
+            us(c.median_sequencer_cpu_us_per_statement),
             c.ratio_to_sqlite
         );
     }
