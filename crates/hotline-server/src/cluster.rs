@@ -428,6 +428,7 @@ impl Frontend {
             status: status.clone(),
             stop: stop.clone(),
             lease: None,
+            lease_checked: None,
             mode: Mode::Follower(follower),
             last_warning: None,
         };
@@ -484,6 +485,8 @@ struct Coordinator {
     status: Arc<FrontendStatus>,
     stop: Arc<AtomicBool>,
     lease: Option<PgLease>,
+    /// When a follower last looked at the lease.
+    lease_checked: Option<Instant>,
     mode: Mode,
     last_warning: Option<Instant>,
 }
@@ -608,6 +611,17 @@ impl Coordinator {
             Ok(ok) => ok,
             Err(why) => return self.break_state(why),
         };
+        // The lease is looked at every poll, not at every round a forwarded write asked for.
+        if self
+            .lease_checked
+            .is_some_and(|t| t.elapsed() < self.cfg.poll)
+        {
+            if followed {
+                self.status.touch_database();
+            }
+            return self.cfg.poll;
+        }
+        self.lease_checked = Some(Instant::now());
         let Some(lease) = self.lease() else {
             return self.cfg.poll;
         };
