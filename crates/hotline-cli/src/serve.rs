@@ -307,7 +307,18 @@ pub fn open_frontend(
 ) -> Result<OpenFrontend> {
     let addr = listener.local_addr()?;
     let advertise = match &args.advertise {
-        Some(a) => a.trim_end_matches('/').to_owned(),
+        Some(a) => {
+            let valid = a
+                .parse::<axum::http::Uri>()
+                .is_ok_and(|u| u.scheme_str() == Some("http") && u.host().is_some());
+            if !valid {
+                anyhow::bail!(
+                    "--advertise {a:?} is not an http://HOST:PORT URL (the frontends forward \
+                     writes to each other over plain HTTP)"
+                );
+            }
+            a.trim_end_matches('/').to_owned()
+        }
         None if addr.ip().is_unspecified() => anyhow::bail!(
             "listening on {addr}: give --advertise http://HOST:PORT, the address the other              frontends reach this one at"
         ),

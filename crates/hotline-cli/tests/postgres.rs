@@ -119,6 +119,26 @@ fn a_hotline_on_postgres_serves_restarts_and_passes_fsck() {
         .get(0);
     assert!(n >= 1, "no checkpoint in PostgreSQL");
 
+    // Frontend settings that cannot work are refused, naming the problem.
+    for (args, says) in [
+        (
+            vec!["--listen", "0.0.0.0:0"],
+            "give --advertise http://HOST:PORT",
+        ),
+        (
+            vec!["--listen", "127.0.0.1:0", "--advertise", "ftp://x"],
+            "is not an http://HOST:PORT URL",
+        ),
+        (
+            vec!["--listen", "127.0.0.1:0", "--lease-ms", "100"],
+            "--lease-ms must be at least 300",
+        ),
+    ] {
+        let mut all = vec!["serve", "--dir", "hl"];
+        all.extend(args);
+        let err = sb.run_err(&all);
+        assert!(err.contains(says), "{err}");
+    }
     let server = sb.serve("hl");
     // A second process on the directory is a second frontend: it follows, it does not write.
     let second = sb.serve("hl");
