@@ -814,7 +814,9 @@ pub(crate) fn drive_to_all(
     work: &[ClientWork],
     keep_every: Option<usize>,
 ) -> Result<Driven> {
-    let jobs: Vec<(HeaderValue, Vec<(Hash, Bytes)>, SocketAddr, HeaderValue)> = work
+    // Per client: its credential, its requests, and the server it sends them to.
+    type Job = (HeaderValue, Vec<(Hash, Bytes)>, SocketAddr, HeaderValue);
+    let jobs: Vec<Job> = work
         .iter()
         .map(|w| {
             let (addr, host) = targets[w.client % targets.len()].clone();

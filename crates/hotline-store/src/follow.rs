@@ -50,10 +50,13 @@ pub struct LogFollower {
     view: Arc<LogView>,
     verifier: Ed25519Verifier,
     edge: TreeEdge,
-    /// The partial entry bundle as far as it was read: (index, bytes of the entries followed),
-    /// so that the next step reads only what was appended to it.
-    tail: Option<(u64, Vec<u8>)>,
+    /// The partial entry bundle as far as it was read, so that the next step reads only what
+    /// was appended to it.
+    tail: Option<BundleTail>,
 }
+
+/// A partial entry bundle as far as a follower read it: (index, bytes of the entries followed).
+type BundleTail = (u64, Vec<u8>);
 
 impl LogFollower {
     /// Checks the stored log as the sequencer's start-up does, publishes its latest checkpoint
@@ -207,8 +210,8 @@ fn read_entries(
     reader: &dyn LogReader,
     old: u64,
     new: u64,
-    tail: Option<(u64, Vec<u8>)>,
-) -> Result<(Vec<Vec<u8>>, Option<(u64, Vec<u8>)>)> {
+    tail: Option<BundleTail>,
+) -> Result<(Vec<Vec<u8>>, Option<BundleTail>)> {
     let mut entries = Vec::with_capacity(usize::try_from(new - old).unwrap_or(0));
     let mut next_tail = None;
     let mut bundle = old / TILE_WIDTH;
