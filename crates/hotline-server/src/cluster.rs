@@ -671,7 +671,6 @@ impl Coordinator {
         };
         let size = self.view.snapshot().size();
         self.status.set_followed(size);
-        self.status.set_leader(None);
         {
             let mut inner = self.status.inner_mut();
             inner.leader = Some(Leader {
