@@ -174,7 +174,7 @@ pub struct Baseline {
 }
 
 /// A registered party of the benchmark.
-struct BenchParty {
+pub(crate) struct BenchParty {
     id: PartyId,
     keys: PartyKeys,
     recipient: AgeRecipient,
@@ -188,7 +188,7 @@ struct Prepared {
 }
 
 /// The statements of one client (which signs as party `client % parties`) and what it sends.
-struct ClientWork {
+pub(crate) struct ClientWork {
     client: usize,
     requests: Vec<Prepared>,
 }
@@ -590,7 +590,11 @@ fn serve_in_process(dir: &std::path::Path, args: &BenchSubmitArgs) -> Result<Tar
 }
 
 /// Registers `n` fresh parties (keys made here) through the API as the operator.
-fn register_parties(api: &ApiClient, info: &HotlineDto, n: usize) -> Result<Vec<BenchParty>> {
+pub(crate) fn register_parties(
+    api: &ApiClient,
+    info: &HotlineDto,
+    n: usize,
+) -> Result<Vec<BenchParty>> {
     let tag: u32 = rand::random::<u32>() & 0xff_ffff;
     (0..n)
         .map(|i| {
@@ -627,16 +631,16 @@ fn register_parties(api: &ApiClient, info: &HotlineDto, n: usize) -> Result<Vec<
 }
 
 /// A signed statement kept for the verification baseline, with its author's party index.
-type SampleStatement = (usize, SignedStatement);
+pub(crate) type SampleStatement = (usize, SignedStatement);
 /// Summed sizes in bytes: (ciphertexts, statements, request bodies).
-type Sizes = (usize, usize, usize);
+pub(crate) type Sizes = (usize, usize, usize);
 /// One client's prepared requests, its baseline sample and its summed sizes.
 type PreparedClient = (ClientWork, Vec<SampleStatement>, Sizes);
 
 /// Encrypts, signs and serialises one run's statements, spread over the clients; also returns
 /// a sample of the signed statements (for the verification baseline) and mean sizes
 /// (ciphertext, statement, body).
-fn prepare(
+pub(crate) fn prepare(
     args: &BenchSubmitArgs,
     origin: &str,
     policy: &DeadlinePolicy,
@@ -770,14 +774,14 @@ fn prepare_client(
 }
 
 /// What the clients saw.
-struct Driven {
-    seconds: f64,
-    latencies: Vec<u32>,
-    errors: usize,
-    first_error: Option<String>,
+pub(crate) struct Driven {
+    pub(crate) seconds: f64,
+    pub(crate) latencies: Vec<u32>,
+    pub(crate) errors: usize,
+    pub(crate) first_error: Option<String>,
     /// (statement id, response body) of every `verify_every`-th request.
-    kept: Vec<(Hash, Bytes)>,
-    client_cpu_s: Option<f64>,
+    pub(crate) kept: Vec<(Hash, Bytes)>,
+    pub(crate) client_cpu_s: Option<f64>,
 }
 
 /// What one client saw.
@@ -799,16 +803,31 @@ fn drive_to(
     work: &[ClientWork],
     keep_every: Option<usize>,
 ) -> Result<Driven> {
-    let jobs: Vec<(HeaderValue, Vec<(Hash, Bytes)>)> = work
+    drive_to_all(&[(addr, host.clone())], parties, work, keep_every)
+}
+
+/// [`drive_to`] several servers (frontends of one hotline): client `i` sends to `targets[i %
+/// targets.len()]`.
+pub(crate) fn drive_to_all(
+    targets: &[(SocketAddr, HeaderValue)],
+    parties: &[BenchParty],
+    work: &[ClientWork],
+    keep_every: Option<usize>,
+) -> Result<Driven> {
+    // Per client: its credential, its requests, and the server it sends them to.
+    type Job = (HeaderValue, Vec<(Hash, Bytes)>, SocketAddr, HeaderValue);
+    let jobs: Vec<Job> = work
         .iter()
         .map(|w| {
+            let (addr, host) = targets[w.client % targets.len()].clone();
             (
                 parties[w.client % parties.len()].auth.clone(),
                 w.requests.iter().map(|r| (r.id, r.body.clone())).collect(),
+                addr,
+                host,
             )
         })
         .collect();
-    let host = host.clone();
     std::thread::Builder::new()
         .name("bench-client".into())
         .spawn(move || -> Result<Driven> {
@@ -820,9 +839,8 @@ fn drive_to(
                 let n = jobs.len();
                 let start = Arc::new(tokio::sync::Barrier::new(n + 1));
                 let mut tasks = Vec::with_capacity(n);
-                for (auth, requests) in jobs {
+                for (auth, requests, addr, host) in jobs {
                     let start = start.clone();
-                    let host = host.clone();
                     tasks.push(tokio::spawn(async move {
                         client(addr, host, auth, requests, keep_every, start).await
                     }));
@@ -935,7 +953,7 @@ async fn client(
 
 /// Checks kept receipts: each proves its statement's inclusion under a checkpoint signed by
 /// the log key.
-fn verify_receipts(
+pub(crate) fn verify_receipts(
     kept: &[(Hash, Bytes)],
     origin: &str,
     log_key: &Ed25519Verifier,

@@ -224,8 +224,8 @@ impl DataDir {
         Ed25519Signer::from_skey(&text).with_context(|| format!("reading {}", path.display()))
     }
 
-    /// Takes the directory's exclusive lock for as long as the returned file lives.
-    pub fn lock(&self) -> Result<File> {
+    /// Fails, saying what to do, unless `init` has run here.
+    pub fn ensure_initialised(&self) -> Result<()> {
         if !self.is_initialised() {
             bail!(
                 "{} is not a hotline data directory (run `hotline init --dir {}` first)",
@@ -233,6 +233,12 @@ impl DataDir {
                 self.path.display()
             );
         }
+        Ok(())
+    }
+
+    /// Takes the directory's exclusive lock for as long as the returned file lives.
+    pub fn lock(&self) -> Result<File> {
+        self.ensure_initialised()?;
         let path = self.path.join(LOCK);
         let f = OpenOptions::new()
             .create(true)

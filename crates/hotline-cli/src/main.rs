@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod bench;
 mod bench_audit;
+mod bench_frontends;
 mod bench_inbox;
 mod bench_submit;
 mod bench_witness;
@@ -74,6 +75,11 @@ enum Command {
         operator: admin::OperatorArgs,
     },
     /// Serve a data directory over HTTP: the API under /api/v1/ and the log under /log/.
+    ///
+    /// A hotline whose log is in PostgreSQL (`init --database`) runs as one of any number of
+    /// frontends, each started from a copy of DIR on its own machine (or port): exactly one
+    /// sequences at a time, the others follow the log and forward writes to it, and when it
+    /// dies another takes over.
     Serve {
         /// Data directory created by `hotline init`.
         #[arg(long)]
@@ -90,6 +96,8 @@ enum Command {
         /// The largest TAXII POST body accepted, bytes (the API root's max_content_length).
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         taxii_max_content_length: usize,
+        #[command(flatten)]
+        frontend: serve::FrontendArgs,
     },
     /// Make an officer's keys: an Ed25519 signing key and an age identity (file mode 0600),
     /// and print the public halves.
@@ -404,6 +412,9 @@ enum BenchCommand {
     /// Time the officer console's inbox page with many cases (server and, with --browser,
     /// chromium).
     Inbox(bench_inbox::BenchInboxArgs),
+    /// The same statements to a hotline on SQLite, on PostgreSQL with one frontend and on
+    /// PostgreSQL with several frontends, alternated in one invocation.
+    Frontends(bench_frontends::BenchFrontendsArgs),
 }
 
 fn main() -> ExitCode {
@@ -463,12 +474,40 @@ fn run(cli: Cli) -> Result<()> {
             database,
             batch,
             taxii_max_content_length,
+            frontend,
         } => {
             let d = DataDir::new(&dir).with_database(database);
             let taxii = hotline_server::taxii::TaxiiConfig {
                 max_content_length: taxii_max_content_length,
                 ..Default::default()
             };
+            if let (true, datadir::Store::Postgres(url)) = (d.is_hotline(), d.store()?) {
+                d.ensure_initialised()?;
+                let listener = std::net::TcpListener::bind(listen)
+                    .with_context(|| format!("listening on {listen}"))?;
+                let open =
+                    serve::open_frontend(&d, &url, listener, &frontend, batch.config(), taxii)?;
+                let size = open.view().snapshot().size();
+                let origin = open.view().reader().origin().to_owned();
+                let status = open.status().clone();
+                let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+                return rt.block_on(serve::serve_frontend(
+                    open,
+                    |addr| {
+                        println!(
+                            "serving hotline {origin} (size {size}) on http://{addr}/log/ — \
+                             Ctrl-C to stop"
+                        );
+                        println!(
+                            "frontend {} of the log in PostgreSQL at {}, advertised as {}",
+                            status.name(),
+                            hotline_store::postgres::target_of(&url),
+                            status.advertise()
+                        );
+                    },
+                    serve::shutdown_signal(),
+                ));
+            }
             let log = OpenLog::open_with(&d, batch.config(), taxii)?;
             let snap = log.view().snapshot();
             let origin = log.view().reader().origin().to_owned();
@@ -669,6 +708,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             args.json = json;
             bench_inbox::run_and_print(&args)
+        }
+        Command::Bench {
+            command: BenchCommand::Frontends(mut args),
+        } => {
+            args.json = json;
+            bench_frontends::run_and_print(&args)
         }
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Fsck(args) => fsck::run(&args, json),

@@ -13,7 +13,8 @@ use hotline_tlog::Ed25519Signer;
 use util::Sandbox;
 use util::pg::Schema;
 
-const ENTRIES: usize = 600;
+/// More payload rows than one batch of the copy to PostgreSQL holds.
+const ENTRIES: usize = 2_000;
 
 /// Appends [`ENTRIES`] entries in several batches; every third has a payload.
 fn fill(reader: Arc<dyn LogReader>, writer: Box<dyn LogWriter>, signer: Ed25519Signer) {
@@ -105,5 +106,5 @@ fn sqlite_to_postgres_to_sqlite_keeps_the_root_and_serves() {
         "--vkey",
         "d2/log.vkey",
     ]);
-    assert!(out.contains("size 600"), "{out}");
+    assert!(out.contains(&format!("size {ENTRIES}")), "{out}");
 }

@@ -119,10 +119,59 @@ fn a_hotline_on_postgres_serves_restarts_and_passes_fsck() {
         .get(0);
     assert!(n >= 1, "no checkpoint in PostgreSQL");
 
+    // Frontend settings that cannot work are refused, naming the problem.
+    for (args, says) in [
+        (
+            vec!["--listen", "0.0.0.0:0"],
+            "give --advertise http://HOST:PORT",
+        ),
+        (
+            vec!["--listen", "127.0.0.1:0", "--advertise", "ftp://x"],
+            "is not an http://HOST:PORT URL",
+        ),
+        (
+            vec!["--listen", "127.0.0.1:0", "--lease-ms", "100"],
+            "--lease-ms must be at least 300",
+        ),
+    ] {
+        let mut all = vec!["serve", "--dir", "hl"];
+        all.extend(args);
+        let err = sb.run_err(&all);
+        assert!(err.contains(says), "{err}");
+    }
     let server = sb.serve("hl");
-    // One process per directory: the lock is kept.
-    let err = sb.run_err(&["serve", "--dir", "hl", "--listen", "127.0.0.1:0"]);
-    assert!(err.contains("in use"), "{err}");
+    // A second process on the directory is a second frontend: it follows, it does not write.
+    let second = sb.serve("hl");
+    let health = |url: &str| {
+        reqwest::blocking::get(format!("{url}/healthz"))
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    assert!(
+        health(&server.url).contains(" sequences the log"),
+        "{}",
+        health(&server.url)
+    );
+    let h = health(&second.url);
+    assert!(
+        h.contains(" follows the log") && h.contains(&server.url),
+        "{h}"
+    );
+    second.stop();
+    // An in-process writer (here: a benchmark) cannot write beside a running frontend.
+    let err = sb.run_err(&[
+        "bench",
+        "submit",
+        "--dir",
+        "hl",
+        "--statements",
+        "10",
+        "--clients",
+        "1",
+        "--no-baseline",
+    ]);
+    assert!(err.contains("sequenced by frontend"), "{err}");
     util::register_party(&sb, &server.url, "us-cisa", "US");
     util::register_party(&sb, &server.url, "ru-nkcki", "RU");
     let sent = officer(
@@ -172,7 +221,8 @@ fn a_hotline_on_postgres_serves_restarts_and_passes_fsck() {
     // Restarted on the same address (the officers' configurations name it), with the URL
     // given explicitly this time, the hotline is where it was.
     let listen = server.url.trim_start_matches("http://").to_owned();
-    server.stop();
+    let status = server.stop_status();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let server = serve_at(&sb, &listen, &schema.url);
     assert_eq!(
         checkpoint(&server).lines().take(3).collect::<Vec<_>>(),

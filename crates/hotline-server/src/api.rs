@@ -230,12 +230,15 @@ impl IntoResponse for ApiFailure {
             ServiceError::Conflict { phase, .. } => (StatusCode::CONFLICT, phase.clone()),
             ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
             ServiceError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
-            ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+            ServiceError::Unavailable(_) | ServiceError::NotSequencer(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, None)
+            }
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, None)
             }
         };
+        let not_sequencer = matches!(self.0, ServiceError::NotSequencer(_));
         let mut resp = (
             status,
             Json(ErrorDto {
@@ -248,6 +251,13 @@ impl IntoResponse for ApiFailure {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer realm=\"hotline\""),
+            );
+        }
+        if not_sequencer {
+            // Nothing was done here: the forwarding layer sends the request to the sequencer.
+            resp.headers_mut().insert(
+                crate::forward::NOT_SEQUENCER,
+                header::HeaderValue::from_static("1"),
             );
         }
         resp

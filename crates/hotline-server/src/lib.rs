@@ -18,7 +18,9 @@
 //! bad query parameters 400.
 
 pub mod api;
+pub mod cluster;
 pub mod console;
+pub mod forward;
 pub mod service;
 pub mod taxii;
 pub mod webhooks;
@@ -138,6 +140,16 @@ pub(crate) fn text_404(reason: String) -> Response {
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    // One of several frontends: what it does, and whether it can take writes.
+    if let Some(f) = state.service.as_ref().and_then(|s| s.frontend()) {
+        let (ok, line) = f.describe();
+        let status = if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        return (status, line + "\n").into_response();
+    }
     if let Some(reason) = state.sequencer.as_ref().and_then(|s| s.stopped_reason()) {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason.to_string()).into_response();
     }

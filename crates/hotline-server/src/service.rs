@@ -5,6 +5,14 @@
 //! checks saw. The caller's answer waits for the durable commit. The costly signature
 //! verification runs before the lock. Operator statements (`delivered`, `overdue`, directory
 //! statements) are signed here with the operator key and go the same way.
+//!
+//! Several frontends on one PostgreSQL database (see [`crate::cluster`]): only the frontend
+//! holding the sequencer lease has a sequencer and accepts statements; the others follow the
+//! log — their state takes each new statement once the log has it durably
+//! ([`HotlineService::apply_followed`]) — and answer everything that needs the sequencer with
+//! [`ServiceError::NotSequencer`], which the forwarding layer ([`crate::forward`]) turns into
+//! a request to the sequencer. Operator statements are therefore only ever signed by the
+//! sequencer: a follower never ticks `overdue` or signs `delivered`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -71,9 +79,13 @@ pub enum ServiceError {
     /// A body in a media type the call does not take (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// The sequencer stopped (503).
+    /// The sequencer stopped, or this frontend cannot back a receipt (503).
     #[error("{0}")]
     Unavailable(String),
+    /// This frontend does not sequence: the request must go to the frontend that does (503,
+    /// marked so that the forwarding layer sends it there).
+    #[error("{0}")]
+    NotSequencer(String),
     /// Storage failed (500).
     #[error("{0}")]
     Internal(String),
@@ -148,18 +160,31 @@ pub struct Publication {
         Box<dyn FnOnce(&Hash, &[hotline_store::taxii::TaxiiObject]) -> (String, Vec<u8>) + Send>,
 }
 
+/// How this service's statements reach the log.
+enum Writer {
+    /// This process sequences them.
+    Sequencer(Arc<SequencerHandle>),
+    /// Another frontend sequences; this one follows the log.
+    Follower,
+    /// Neither: no statement is accepted, for this reason.
+    Unavailable(Arc<str>),
+}
+
 /// The hotline service.
 pub struct HotlineService {
     /// The last `date_added` handed to a TAXII object (µs); locked only while `state` is.
     taxii_clock: Mutex<i64>,
     state: Mutex<Hotline>,
-    seq: SequencerHandle,
+    writer: RwLock<Writer>,
+    view: Arc<LogView>,
+    log_signer: Ed25519Signer,
     operator: Ed25519Signer,
     credentials: RwLock<HashMap<[u8; 32], PartyId>>,
     clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     config: ServiceConfig,
     witnessing: Option<Arc<crate::witnessing::Witnessing>>,
     webhooks: Option<Arc<crate::webhooks::Webhooks>>,
+    frontend: Option<Arc<crate::cluster::FrontendStatus>>,
 }
 
 fn lock(m: &Mutex<Hotline>) -> MutexGuard<'_, Hotline> {
@@ -178,34 +203,35 @@ impl HotlineService {
         config: ServiceConfig,
     ) -> Result<HotlineService, ServiceError> {
         let view = seq.view().clone();
-        let snap = view.snapshot();
-        let mut hotline = Hotline::new(view.reader().origin(), config.policy.clone());
-        view.for_each_entry(&snap, 0, snap.size(), |index, entry| {
-            let s = SignedStatement::parse(entry).map_err(|e| {
-                StoreError::Corrupt(format!("log entry {index} is not a hotline statement: {e}"))
-            })?;
-            hotline.apply(&s).map_err(|e| {
-                StoreError::Corrupt(format!("log entry {index} does not fit the hotline: {e}"))
-            })
-        })?;
-        if hotline.size() > 0 {
-            let registered = hotline
-                .directory()
-                .get(&PartyId::operator())
-                .and_then(|p| p.current())
-                .map(|k| k.verifier.clone());
-            if registered != Some(operator.verifier()) {
-                return Err(ServiceError::Internal(
-                    "the operator key given is not the operator's registered key".into(),
-                ));
-            }
-        }
-        let mut creds = HashMap::new();
-        for Credential { token_hash, party } in view.reader().credentials()? {
-            if let Ok(p) = PartyId::new(&party) {
-                creds.insert(token_hash, p);
-            }
-        }
+        let log_signer = seq.signer().clone();
+        let mut service = Self::open_on(view, log_signer, operator, config)?;
+        service.writer = RwLock::new(Writer::Sequencer(Arc::new(seq)));
+        Ok(service)
+    }
+
+    /// Opens the service of a frontend that follows a log another frontend sequences (see
+    /// [`crate::cluster`]): replays every statement of `view`'s snapshot, as
+    /// [`HotlineService::open`] does, and accepts no statement until
+    /// [`HotlineService::become_sequencer`]. `log_signer` signs COSE receipts.
+    pub fn open_follower(
+        view: Arc<LogView>,
+        log_signer: Ed25519Signer,
+        operator: Ed25519Signer,
+        config: ServiceConfig,
+    ) -> Result<HotlineService, ServiceError> {
+        Self::open_on(view, log_signer, operator, config)
+    }
+
+    fn open_on(
+        view: Arc<LogView>,
+        log_signer: Ed25519Signer,
+        operator: Ed25519Signer,
+        config: ServiceConfig,
+    ) -> Result<HotlineService, ServiceError> {
+        let size = view.snapshot().size();
+        let hotline = replay(&view, size, &config.policy)?;
+        check_operator(&hotline, &operator)?;
+        let creds = load_credentials(&view)?;
         let last_added = match view.reader().taxii() {
             Some(t) => t.taxii_last_date_added()?.unwrap_or(0),
             None => 0,
@@ -213,14 +239,139 @@ impl HotlineService {
         Ok(HotlineService {
             taxii_clock: Mutex::new(last_added),
             state: Mutex::new(hotline),
-            seq,
+            writer: RwLock::new(Writer::Follower),
+            view,
+            log_signer,
             operator,
             credentials: RwLock::new(creds),
             clock: Box::new(Timestamp::now),
             config,
             witnessing: None,
             webhooks: None,
+            frontend: None,
         })
+    }
+
+    /// Makes the service part of a frontend (its lease is checked before every statement).
+    pub fn with_frontend(mut self, status: Arc<crate::cluster::FrontendStatus>) -> Self {
+        self.frontend = Some(status);
+        self
+    }
+
+    /// The frontend this service belongs to, if it is one of several on a shared database.
+    pub fn frontend(&self) -> Option<&Arc<crate::cluster::FrontendStatus>> {
+        self.frontend.as_ref()
+    }
+
+    /// Whether this service sequences its statements (single process, or the frontend holding
+    /// the sequencer lease).
+    pub fn is_sequencer(&self) -> bool {
+        matches!(&*self.writer_guard(), Writer::Sequencer(_))
+    }
+
+    fn writer_guard(&self) -> std::sync::RwLockReadGuard<'_, Writer> {
+        match self.writer.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn set_writer(&self, w: Writer) -> Writer {
+        let mut g = match self.writer.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *g, w)
+    }
+
+    /// Starts sequencing with `seq` (this frontend took the sequencer lease and followed the
+    /// log to its end under it). Refused unless the state holds exactly the log `seq` starts
+    /// from.
+    pub fn become_sequencer(&self, seq: SequencerHandle) -> Result<(), ServiceError> {
+        if !Arc::ptr_eq(seq.view(), &self.view) {
+            return Err(ServiceError::Internal(
+                "the sequencer publishes to another log view than the service reads".into(),
+            ));
+        }
+        let state = lock(&self.state).size();
+        let log = seq.view().snapshot().size();
+        if state != log {
+            return Err(ServiceError::Internal(format!(
+                "the frontend's state holds {state} statements but the log it would sequence \
+                 has {log}"
+            )));
+        }
+        // TAXII objects got their `date_added` from the previous sequencer's clock: go on after
+        // the last one it stored (this frontend followed the log to its end under the lease).
+        if let Some(t) = self.view.reader().taxii() {
+            let last = t.taxii_last_date_added()?.unwrap_or(0);
+            let mut clock = match self.taxii_clock.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            *clock = (*clock).max(last);
+        }
+        self.set_writer(Writer::Sequencer(Arc::new(seq)));
+        Ok(())
+    }
+
+    /// Stops taking statements, for `reason` (a lost lease, a lost database); returns the
+    /// sequencer this service used, if any, for the caller to stop. The state may then hold
+    /// statements that never became durable: [`HotlineService::rebuild`] before following.
+    pub fn stop_sequencing(&self, reason: &str) -> Option<Arc<SequencerHandle>> {
+        match self.set_writer(Writer::Unavailable(Arc::from(reason))) {
+            Writer::Sequencer(seq) => Some(seq),
+            _ => None,
+        }
+    }
+
+    /// Follows the log from now on (after [`HotlineService::rebuild`] or at start).
+    pub fn follow(&self) {
+        self.set_writer(Writer::Follower);
+    }
+
+    /// Rebuilds the state from the first `size` statements of the log (the view's snapshot
+    /// must hold them), replacing the current one, and reloads the credentials.
+    pub fn rebuild(&self, size: u64) -> Result<(), ServiceError> {
+        let hotline = replay(&self.view, size, &self.config.policy)?;
+        check_operator(&hotline, &self.operator)?;
+        let creds = load_credentials(&self.view)?;
+        *lock(&self.state) = hotline;
+        *match self.credentials.write() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        } = creds;
+        Ok(())
+    }
+
+    /// Applies the statement at `index` of the followed log (the next one: the state holds
+    /// exactly the statements before it), checking it as an auditor would. Returns whether it
+    /// registered a party (whose credential [`HotlineService::reload_credentials`] then loads).
+    pub fn apply_followed(&self, index: u64, entry: &[u8]) -> Result<bool, StoreError> {
+        let s = SignedStatement::parse(entry).map_err(|e| {
+            StoreError::Corrupt(format!("log entry {index} is not a hotline statement: {e}"))
+        })?;
+        let mut state = lock(&self.state);
+        if state.size() != index {
+            return Err(StoreError::Corrupt(format!(
+                "the frontend's state holds {} statements but the log's next one is entry {index}",
+                state.size()
+            )));
+        }
+        state.apply(&s).map_err(|e| {
+            StoreError::Corrupt(format!("log entry {index} does not fit the hotline: {e}"))
+        })?;
+        Ok(s.statement.kind == Kind::PartyRegistered)
+    }
+
+    /// Reloads the API credentials from the store (after following a registration).
+    pub fn reload_credentials(&self) -> Result<(), StoreError> {
+        let creds = load_credentials(&self.view)?;
+        *match self.credentials.write() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        } = creds;
+        Ok(())
     }
 
     /// Gives the service the log's witnessing, for receipts against the cosigned checkpoint
@@ -267,12 +418,15 @@ impl HotlineService {
 
     /// The log view.
     pub fn view(&self) -> &Arc<LogView> {
-        self.seq.view()
+        &self.view
     }
 
-    /// The sequencer.
-    pub fn sequencer(&self) -> &SequencerHandle {
-        &self.seq
+    /// The sequencer, if this service sequences.
+    pub fn sequencer(&self) -> Option<Arc<SequencerHandle>> {
+        match &*self.writer_guard() {
+            Writer::Sequencer(seq) => Some(seq.clone()),
+            _ => None,
+        }
     }
 
     /// The origin.
@@ -302,13 +456,33 @@ impl HotlineService {
         active.then_some(party)
     }
 
-    fn ensure_running(&self) -> Result<(), ServiceError> {
-        match self.seq.stopped_reason() {
-            Some(r) => Err(ServiceError::Unavailable(format!(
+    /// The sequencer to append with, if this service may append now: 503 when it stopped,
+    /// when this frontend's lease is not known to be valid, or when it does not sequence.
+    fn writer(&self) -> Result<Arc<SequencerHandle>, ServiceError> {
+        let seq = match &*self.writer_guard() {
+            Writer::Sequencer(seq) => seq.clone(),
+            Writer::Follower => {
+                return Err(ServiceError::NotSequencer(
+                    "this frontend does not sequence the log; the request must go to the \
+                     frontend holding the sequencer lease"
+                        .into(),
+                ));
+            }
+            Writer::Unavailable(reason) => {
+                return Err(ServiceError::Unavailable(format!(
+                    "this frontend accepts no statements now: {reason}"
+                )));
+            }
+        };
+        if let Some(r) = seq.stopped_reason() {
+            return Err(ServiceError::Unavailable(format!(
                 "the hotline cannot accept statements: {r}"
-            ))),
-            None => Ok(()),
+            )));
         }
+        if let Some(f) = &self.frontend {
+            f.check_lease().map_err(ServiceError::Unavailable)?;
+        }
+        Ok(seq)
     }
 
     /// Queues an already-checked statement and waits for its durable commit.
@@ -342,8 +516,12 @@ impl HotlineService {
 
     /// The receipt of a statement already applied (a replay): resubmitting the same bytes makes
     /// the sequencer answer with its index once it is durable, and appends nothing.
-    async fn replay(&self, s: &SignedStatement) -> Result<Submitted, ServiceError> {
-        let pending = self.seq.submit_async(s.bytes.clone()).await?;
+    async fn replay(
+        &self,
+        seq: &SequencerHandle,
+        s: &SignedStatement,
+    ) -> Result<Submitted, ServiceError> {
+        let pending = seq.submit_async(s.bytes.clone()).await?;
         self.commit(pending, s.id, s.statement.case.clone()).await
     }
 
@@ -354,7 +532,7 @@ impl HotlineService {
         bytes: &[u8],
         payload: Option<Vec<u8>>,
     ) -> Result<Submitted, ServiceError> {
-        self.ensure_running()?;
+        let seq = self.writer()?;
         let s = SignedStatement::parse(bytes).map_err(|e| match e {
             hotline_core::StatementError::TooLarge(_) => ServiceError::TooLarge(e.to_string()),
             other => ServiceError::BadRequest(other.to_string()),
@@ -380,7 +558,7 @@ impl HotlineService {
             ));
         }
         if self.read(|h| h.statement(&s.id).is_some()) {
-            return self.replay(&s).await;
+            return self.replay(&seq, &s).await;
         }
         let now = self.now();
         let skew = (st.time.unix() - now.unix()).abs();
@@ -406,14 +584,14 @@ impl HotlineService {
                     credential: None,
                     taxii: None,
                 };
-                let pending = self.seq.submit_with(s.bytes.clone(), side)?;
+                let pending = seq.submit_with(s.bytes.clone(), side)?;
                 state.apply_checked(&s);
                 Some(pending)
             }
         };
         match pending {
             Some(p) => self.commit(p, s.id, st.case.clone()).await,
-            None => self.replay(&s).await,
+            None => self.replay(&seq, &s).await,
         }
     }
 
@@ -423,7 +601,7 @@ impl HotlineService {
     /// the status resource (a replay of the party's statement returns the stored one).
     pub async fn publish(&self, p: Publication) -> Result<(Submitted, Vec<u8>), ServiceError> {
         use hotline_core::statement::ObjectsCommitment;
-        self.ensure_running()?;
+        let seq = self.writer()?;
         let now = self.now();
         let (s, party_key) = match &p.party_statement {
             Some(bytes) => {
@@ -536,7 +714,7 @@ impl HotlineService {
                     credential: None,
                     taxii: Some(Box::new(side)),
                 };
-                let pending = self.seq.submit_with(s.bytes.clone(), entry_side)?;
+                let pending = seq.submit_with(s.bytes.clone(), entry_side)?;
                 *clock = next - 1;
                 state.apply_checked(&s);
                 Some(pending)
@@ -544,7 +722,7 @@ impl HotlineService {
         };
         let submitted = match pending {
             Some(p) => self.commit(p, s.id, None).await?,
-            None => self.replay(&s).await?,
+            None => self.replay(&seq, &s).await?,
         };
         if submitted.new {
             return Ok((submitted, status));
@@ -575,7 +753,7 @@ impl HotlineService {
         s: SignedStatement,
         side: EntrySide,
     ) -> Result<Submitted, ServiceError> {
-        self.ensure_running()?;
+        let seq = self.writer()?;
         let sig = hotline_tlog::note::NoteSignature {
             name: self.operator.name().to_owned(),
             key_id: self.operator.key_id(),
@@ -590,14 +768,14 @@ impl HotlineService {
                 None
             } else {
                 state.check(&s)?;
-                let pending = self.seq.submit_with(s.bytes.clone(), side)?;
+                let pending = seq.submit_with(s.bytes.clone(), side)?;
                 state.apply_checked(&s);
                 Some(pending)
             }
         };
         match pending {
             Some(p) => self.commit(p, s.id, s.statement.case.clone()).await,
-            None => self.replay(&s).await,
+            None => self.replay(&seq, &s).await,
         }
     }
 
@@ -861,6 +1039,11 @@ impl HotlineService {
     /// Records every deadline that has passed without its statement as `overdue`. Returns how
     /// many were recorded.
     pub async fn record_overdues(&self) -> Result<usize, ServiceError> {
+        // Only the sequencer signs operator statements: one `overdue` per missed deadline,
+        // however many frontends tick.
+        if !self.is_sequencer() {
+            return Ok(0);
+        }
         let now = self.now();
         let due = self.read(|h| h.due_overdues(now));
         let mut n = 0;
@@ -918,7 +1101,7 @@ impl HotlineService {
         let receipt = self.receipt(caller, id).await?;
         let checkpoint = receipt.checkpoint.clone();
         let cose = hotline_tlog::cose::sign_inclusion_receipt(
-            self.seq.signer(),
+            &self.log_signer,
             &receipt.leaf_hash,
             receipt.index,
             checkpoint.checkpoint.size,
@@ -1026,6 +1209,55 @@ impl HotlineService {
     pub fn deadlines() -> [Deadline; 2] {
         [Deadline::Ack, Deadline::Answer]
     }
+}
+
+/// The state after the first `size` statements of the log, each checked as when it was first
+/// accepted.
+fn replay(view: &LogView, size: u64, policy: &DeadlinePolicy) -> Result<Hotline, ServiceError> {
+    let snap = view.snapshot();
+    if snap.size() < size {
+        return Err(ServiceError::Internal(format!(
+            "the log view holds {} entries, {size} are to be replayed",
+            snap.size()
+        )));
+    }
+    let mut hotline = Hotline::new(view.reader().origin(), policy.clone());
+    view.for_each_entry(&snap, 0, size, |index, entry| {
+        let s = SignedStatement::parse(entry).map_err(|e| {
+            StoreError::Corrupt(format!("log entry {index} is not a hotline statement: {e}"))
+        })?;
+        hotline.apply(&s).map_err(|e| {
+            StoreError::Corrupt(format!("log entry {index} does not fit the hotline: {e}"))
+        })
+    })?;
+    Ok(hotline)
+}
+
+/// Refuses an operator key that is not the one the log registered for the operator.
+fn check_operator(hotline: &Hotline, operator: &Ed25519Signer) -> Result<(), ServiceError> {
+    if hotline.size() > 0 {
+        let registered = hotline
+            .directory()
+            .get(&PartyId::operator())
+            .and_then(|p| p.current())
+            .map(|k| k.verifier.clone());
+        if registered != Some(operator.verifier()) {
+            return Err(ServiceError::Internal(
+                "the operator key given is not the operator's registered key".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn load_credentials(view: &LogView) -> Result<HashMap<[u8; 32], PartyId>, StoreError> {
+    let mut creds = HashMap::new();
+    for Credential { token_hash, party } in view.reader().credentials()? {
+        if let Ok(p) = PartyId::new(&party) {
+            creds.insert(token_hash, p);
+        }
+    }
+    Ok(creds)
 }
 
 /// Checks that the payload sent is exactly the one the statement commits to.

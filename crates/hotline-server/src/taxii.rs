@@ -159,6 +159,9 @@ pub struct TaxiiError {
     title: String,
     description: String,
     details: Option<Value>,
+    /// This frontend does not sequence: marked so that the forwarding layer asks the one that
+    /// does ([`crate::forward::NOT_SEQUENCER`]).
+    not_sequencer: bool,
 }
 
 impl TaxiiError {
@@ -168,6 +171,7 @@ impl TaxiiError {
             title: title.to_owned(),
             description: description.into(),
             details: None,
+            not_sequencer: false,
         }
     }
 
@@ -202,6 +206,15 @@ impl From<ServiceError> for TaxiiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type")
             }
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
+            ServiceError::NotSequencer(_) => {
+                let mut err = TaxiiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    e.to_string(),
+                );
+                err.not_sequencer = true;
+                return err;
+            }
             ServiceError::Internal(m) => return TaxiiError::internal(m),
         };
         TaxiiError::new(status, title, e.to_string())
@@ -232,6 +245,10 @@ impl IntoResponse for TaxiiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"hotline TAXII\", Bearer"),
             );
+        }
+        if self.not_sequencer {
+            resp.headers_mut()
+                .insert(crate::forward::NOT_SEQUENCER, HeaderValue::from_static("1"));
         }
         resp
     }

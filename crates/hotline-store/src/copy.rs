@@ -306,9 +306,26 @@ impl Sink for SqliteSink {
     }
 }
 
+/// Rows waiting to be sent to PostgreSQL, table by table: a copy sends them in batches (one
+/// `INSERT … SELECT FROM unnest(…)` per table and batch), not one round trip per row.
+#[derive(Default)]
+struct PgRows {
+    bundles: (Vec<i64>, Vec<Vec<u8>>),
+    tiles: (Vec<i16>, Vec<i64>, Vec<Vec<u8>>),
+    checkpoints: (Vec<i64>, Vec<Vec<u8>>, Vec<i64>),
+    payloads: (Vec<i64>, Vec<Vec<u8>>, Vec<Vec<u8>>),
+    bytes: usize,
+    rows: usize,
+}
+
+/// A batch is sent once it holds this many rows or bytes.
+const PG_BATCH_ROWS: usize = 512;
+const PG_BATCH_BYTES: usize = 16 << 20;
+
 struct PgSink {
     client: postgres::Client,
     target: String,
+    rows: PgRows,
 }
 
 impl PgSink {
@@ -361,7 +378,57 @@ impl PgSink {
                 .execute("INSERT INTO meta(key, value) VALUES ($1, $2)", &[&k, &v])
                 .map_err(e)?;
         }
-        Ok(PgSink { client, target })
+        Ok(PgSink {
+            client,
+            target,
+            rows: PgRows::default(),
+        })
+    }
+
+    fn added(&mut self, bytes: usize) -> Result<()> {
+        self.rows.rows += 1;
+        self.rows.bytes += bytes;
+        if self.rows.rows >= PG_BATCH_ROWS || self.rows.bytes >= PG_BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends every waiting row.
+    fn flush(&mut self) -> Result<()> {
+        let rows = std::mem::take(&mut self.rows);
+        if !rows.bundles.0.is_empty() {
+            self.exec(
+                "INSERT INTO bundles(idx, data) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+                &[&rows.bundles.0, &rows.bundles.1],
+            )?;
+        }
+        if !rows.tiles.0.is_empty() {
+            self.exec(
+                "INSERT INTO tiles(level, idx, data) \
+                 SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
+                &[&rows.tiles.0, &rows.tiles.1, &rows.tiles.2],
+            )?;
+        }
+        if !rows.checkpoints.0.is_empty() {
+            self.exec(
+                "INSERT INTO checkpoints(size, note, created_ms) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[])",
+                &[
+                    &rows.checkpoints.0,
+                    &rows.checkpoints.1,
+                    &rows.checkpoints.2,
+                ],
+            )?;
+        }
+        if !rows.payloads.0.is_empty() {
+            self.exec(
+                "INSERT INTO payloads(idx, id, data) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
+                &[&rows.payloads.0, &rows.payloads.1, &rows.payloads.2],
+            )?;
+        }
+        Ok(())
     }
 
     fn exec(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<()> {
@@ -383,33 +450,30 @@ impl Sink for PgSink {
         )
     }
     fn bundle(&mut self, index: u64, data: &[u8]) -> Result<()> {
-        let index = to_i64(index, "bundle index")?;
-        self.exec(
-            "INSERT INTO bundles(idx, data) VALUES ($1, $2)",
-            &[&index, &data],
-        )
+        self.rows.bundles.0.push(to_i64(index, "bundle index")?);
+        self.rows.bundles.1.push(data.to_vec());
+        self.added(data.len())
     }
     fn tile(&mut self, level: u8, index: u64, data: &[u8]) -> Result<()> {
-        let index = to_i64(index, "tile index")?;
-        let level = i16::from(level);
-        self.exec(
-            "INSERT INTO tiles(level, idx, data) VALUES ($1, $2, $3)",
-            &[&level, &index, &data],
-        )
+        self.rows.tiles.0.push(i16::from(level));
+        self.rows.tiles.1.push(to_i64(index, "tile index")?);
+        self.rows.tiles.2.push(data.to_vec());
+        self.added(data.len())
     }
     fn checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<()> {
-        let size = to_i64(cp.size, "checkpoint size")?;
-        self.exec(
-            "INSERT INTO checkpoints(size, note, created_ms) VALUES ($1, $2, $3)",
-            &[&size, &cp.note, &cp.created_ms],
-        )
+        self.rows
+            .checkpoints
+            .0
+            .push(to_i64(cp.size, "checkpoint size")?);
+        self.rows.checkpoints.1.push(cp.note.clone());
+        self.rows.checkpoints.2.push(cp.created_ms);
+        self.added(cp.note.len())
     }
     fn payload(&mut self, index: u64, id: &[u8], data: &[u8]) -> Result<()> {
-        let index = to_i64(index, "payload index")?;
-        self.exec(
-            "INSERT INTO payloads(idx, id, data) VALUES ($1, $2, $3)",
-            &[&index, &id, &data],
-        )
+        self.rows.payloads.0.push(to_i64(index, "payload index")?);
+        self.rows.payloads.1.push(id.to_vec());
+        self.rows.payloads.2.push(data.to_vec());
+        self.added(data.len() + id.len())
     }
     fn credential(&mut self, index: u64, c: &Credential) -> Result<()> {
         let index = to_i64(index, "credential index")?;
@@ -447,6 +511,7 @@ impl Sink for PgSink {
         Ok(())
     }
     fn commit(mut self: Box<Self>) -> Result<()> {
+        self.flush()?;
         let target = self.target.clone();
         self.client
             .batch_execute("COMMIT")

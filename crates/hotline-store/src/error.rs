@@ -42,6 +42,10 @@ pub enum StoreError {
     /// Another process holds the database.
     #[error("{0} is in use by another hotline process")]
     Locked(String),
+    /// This process no longer holds the sequencer lease of a shared database: another frontend
+    /// took over (see `postgres::PgLease`).
+    #[error("lost the sequencer lease: {0}")]
+    LeaseLost(String),
     /// A file-system operation failed.
     #[error("{path}: {source}")]
     Io {

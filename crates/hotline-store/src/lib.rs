@@ -10,9 +10,12 @@
 //! - [`sequencer`]: batches appends, integrates them into tiles, signs a checkpoint and commits
 //!   everything in one durable write before any caller learns its index.
 //! - [`reader`]: proofs and tiles for readers, with a cache of immutable full tiles.
+//! - [`follow`]: a process that does not sequence keeps its [`reader::LogView`] in step with
+//!   the log another one sequences (several frontends on one PostgreSQL database).
 
 pub mod copy;
 pub mod error;
+pub mod follow;
 pub mod fsck;
 pub mod leaf_index;
 pub mod postgres;
@@ -116,6 +119,14 @@ pub trait LogReader: Send + Sync {
     fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>>;
     /// The widest stored version of entry bundle `index`.
     fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>>;
+    /// The bytes of entry bundle `index` from byte `from` on (empty if it is not longer): what
+    /// a follower that already read a narrower version still needs. A backend across a network
+    /// sends only these.
+    fn bundle_tail(&self, index: u64, from: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .bundle(index)?
+            .map(|b| b.get(from..).map(<[u8]>::to_vec).unwrap_or_default()))
+    }
     /// Up to `limit` hash tiles of `level` with index at least `from`, in index order.
     fn tiles_from(&self, level: u8, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
     /// A setting fixed at initialisation (`meta` table), such as the deadline policy.

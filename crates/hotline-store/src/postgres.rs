@@ -61,9 +61,26 @@
 //! Each table a batch writes is keyed by a growing integer, and a batch writes each table with
 //! one `INSERT … SELECT FROM unnest(…)` statement: one round trip per table, not per row.
 //!
+//! Schema version 2 adds `sequencer_lease`, one row: which frontend may sequence (`holder`,
+//! the `url` other frontends forward writes to), until when by the database's clock
+//! (`expires_at`), the PostgreSQL backend process of its lease connection (`backend_pid`) and
+//! the lease's `epoch`, incremented by every takeover: the fencing token a writer opened with
+//! [`PgWriter::open_fenced`] checks in every commit. See [`PgLease`].
+//!
 //! Migrations: [`MIGRATIONS`]`[i]` takes a schema from version `i` to `i + 1` (version 0 is an
-//! empty schema). [`create`] runs them all; [`PgWriter::open`] runs the missing ones in one
-//! transaction holding the lock described above; readers refuse any other version.
+//! empty schema). [`create`] runs them all; [`PgWriter::open`] and [`upgrade`] run the missing
+//! ones in one transaction holding the lock described above; readers accept any version from
+//! 1 (version 2 adds nothing they read) and refuse newer ones.
+//!
+//! # Sessions
+//!
+//! Every connection asks the server to probe an idle client after 5 s (TCP keepalives, 1 s
+//! apart, 3 probes) and the writer's and the lease's connections to end a session left idle
+//! inside a transaction for [`IDLE_IN_TRANSACTION`]: a frontend cut off from the database in the
+//! middle of a commit must not hold the writers' lock (and so block the takeover by another
+//! frontend) until the server's default keepalive gives up, hours later. On the client side,
+//! unless the URL says otherwise, keepalives start after 5 s and unacknowledged data closes the
+//! connection after 10 s (`tcp_user_timeout`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -77,7 +94,14 @@ use crate::error::{Result, StoreError};
 use crate::{BatchWrite, Credential, LogReader, LogSyncer, LogWriter, StoredCheckpoint};
 
 /// Schema version written by this build (PostgreSQL numbers its versions on its own).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema version readers accept (newer versions only added what readers ignore).
+const OLDEST_READABLE: u32 = 1;
+
+/// How long a writer's or lease holder's session may sit idle inside a transaction before the
+/// server ends it (and releases its locks): see the module docs.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
 
 /// Schema version 1: the tables of SQLite's schema version 3.
 const SCHEMA_V1: &str = "
@@ -142,8 +166,22 @@ CREATE INDEX IF NOT EXISTS taxii_objects_by_entry ON taxii_objects(idx);
 INSERT INTO meta(key, value) VALUES ('taxii_schema_version', '1') ON CONFLICT (key) DO NOTHING;
 ";
 
+/// Schema version 2: the sequencer lease (see the module docs and [`PgLease`]).
+const SCHEMA_V2: &str = "
+CREATE TABLE sequencer_lease (
+    id          SMALLINT PRIMARY KEY CHECK (id = 1),
+    epoch       BIGINT NOT NULL CHECK (epoch >= 0),
+    holder      TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    backend_pid INTEGER NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL
+);
+INSERT INTO sequencer_lease(id, epoch, holder, url, backend_pid, expires_at)
+    VALUES (1, 0, '', '', 0, '-infinity');
+";
+
 /// The migrations: entry `i` takes a schema from version `i` to version `i + 1`.
-pub const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+pub const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 /// How long connecting may take when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -199,7 +237,31 @@ fn connect(url: &str, target: &str) -> Result<Client> {
     if config.get_application_name().is_none() {
         config.application_name("hotline");
     }
-    config.connect(NoTls).map_err(pg_err(target))
+    // A dead peer is noticed in seconds, not after the kernel's two hours (module docs).
+    if !url.contains("keepalives_idle") {
+        config.keepalives_idle(Duration::from_secs(5));
+    }
+    if !url.contains("tcp_user_timeout") {
+        config.tcp_user_timeout(Duration::from_secs(10));
+    }
+    let mut client = config.connect(NoTls).map_err(pg_err(target))?;
+    client
+        .batch_execute(
+            "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 1; \
+             SET tcp_keepalives_count = 3",
+        )
+        .map_err(pg_err(target))?;
+    Ok(client)
+}
+
+/// Ends the session if it sits idle inside a transaction (see the module docs).
+fn limit_idle_in_transaction(client: &mut Client, target: &str) -> Result<()> {
+    client
+        .batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {}",
+            IDLE_IN_TRANSACTION.as_millis()
+        ))
+        .map_err(pg_err(target))
 }
 
 /// A stored integer that must be a size or an index.
@@ -300,7 +362,10 @@ fn read_meta(client: &mut Client, target: &str) -> Result<Meta> {
             .map_err(pg_err(target))
     };
     let version = get("schema_version")?.unwrap_or_default();
-    if version != SCHEMA_VERSION.to_string() {
+    if !version
+        .parse::<u32>()
+        .is_ok_and(|v| (OLDEST_READABLE..=SCHEMA_VERSION).contains(&v))
+    {
         return Err(StoreError::SchemaVersion {
             path: target.to_owned(),
             found: version,
@@ -365,9 +430,19 @@ fn migrate(client: &mut Client, target: &str) -> Result<()> {
     Ok(())
 }
 
+/// Brings the log's schema to this build's version (see [`MIGRATIONS`]), in one transaction
+/// holding the writers' lock; a log already there is left alone. Frontends call it before they
+/// open readers, so a follower never waits for a sequencer to migrate.
+pub fn upgrade(url: &str) -> Result<()> {
+    let target = target_of(url);
+    let mut client = connect(url, &target)?;
+    migrate(&mut client, &target)
+}
+
 /// The prepared statements of a writer's commit.
 struct WriterStatements {
     lock: Statement,
+    fence: Statement,
     latest: Statement,
     bundles: Statement,
     tiles: Statement,
@@ -381,21 +456,39 @@ struct WriterStatements {
 /// A writer of a PostgreSQL log: one connection, one transaction per batch.
 ///
 /// Any number may be open on one log (on any number of machines); the compare-and-set of
-/// [`LogWriter::commit`] (see the module docs) lets only the one whose view is current commit.
+/// [`LogWriter::commit`] (see the module docs) lets only the one whose view is current commit,
+/// and a writer opened with [`PgWriter::open_fenced`] only while the sequencer lease is still
+/// in the epoch it was given.
 pub struct PgWriter {
     client: Client,
     target: String,
     stmts: WriterStatements,
+    /// The lease epoch every commit must still find (see [`PgLease`]), if fenced.
+    fence: Option<i64>,
 }
 
 impl PgWriter {
     /// Connects to the log `url` names for writing, migrating its schema if needed.
     pub fn open(url: &str) -> Result<PgWriter> {
+        Self::open_with(url, None)
+    }
+
+    /// Like [`PgWriter::open`], for the holder of the sequencer lease in `epoch` (from
+    /// [`PgLease::try_acquire`]): every commit, inside its transaction and after the writers'
+    /// lock, checks that the lease is still in that epoch, and fails without writing anything
+    /// once another frontend has taken it over. Takeovers take the same lock, so a commit
+    /// either completes before a takeover or sees its new epoch.
+    pub fn open_fenced(url: &str, epoch: i64) -> Result<PgWriter> {
+        Self::open_with(url, Some(epoch))
+    }
+
+    fn open_with(url: &str, fence: Option<i64>) -> Result<PgWriter> {
         let target = target_of(url);
         let e = pg_err(&target);
         let mut client = connect(url, &target)?;
         migrate(&mut client, &target)?;
         read_meta(&mut client, &target)?;
+        limit_idle_in_transaction(&mut client, &target)?;
         let synchronous: String = client
             .query_one("SHOW synchronous_commit", &[])
             .and_then(|r| r.try_get(0))
@@ -419,6 +512,7 @@ impl PgWriter {
         let mut prepare = |sql: &str| client.prepare(sql).map_err(&e);
         let stmts = WriterStatements {
             lock: prepare("SELECT value FROM meta WHERE key = 'schema_version' FOR UPDATE")?,
+            fence: prepare("SELECT epoch FROM sequencer_lease WHERE id = 1")?,
             latest: prepare("SELECT max(size) FROM checkpoints")?,
             bundles: prepare(
                 "INSERT INTO bundles(idx, data) \
@@ -459,6 +553,7 @@ impl PgWriter {
             client,
             target,
             stmts,
+            fence,
         })
     }
 }
@@ -557,8 +652,22 @@ impl LogWriter for PgWriter {
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()
             .map_err(&e)?;
-        // The writers' lock first; only then the latest size (see the module docs).
+        // The writers' lock first; only then the lease and the latest size (module docs).
         tx.query_opt(&s.lock, &[]).map_err(&e)?;
+        if let Some(mine) = self.fence {
+            let now: Option<i64> = tx
+                .query_opt(&s.fence, &[])
+                .and_then(|r| r.map(|r| r.try_get(0)).transpose())
+                .map_err(&e)?;
+            if now != Some(mine) {
+                return Err(StoreError::LeaseLost(format!(
+                    "{}: the sequencer lease is in epoch {}, this writer holds epoch {mine}: \
+                     another frontend took over; nothing of this batch was written",
+                    self.target,
+                    now.map_or_else(|| "(none)".to_owned(), |n| n.to_string())
+                )));
+            }
+        }
         let latest: Option<i64> = tx
             .query_one(&s.latest, &[])
             .and_then(|r| r.try_get(0))
@@ -609,6 +718,186 @@ impl LogWriter for PgWriter {
         )
         .map_err(&e)?;
         tx.commit().map_err(&e)
+    }
+}
+
+/// The sequencer lease as stored (see [`PgLease`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseState {
+    /// Incremented by every takeover; the fencing token of the holder's commits.
+    pub epoch: i64,
+    /// The frontend holding (or that last held) the lease; empty if none ever did.
+    pub holder: String,
+    /// Where the holder takes writes forwarded by other frontends.
+    pub url: String,
+    /// Milliseconds until it expires by the database's clock (0 once expired or released).
+    pub remaining_ms: i64,
+    /// Whether the holder's lease connection still exists on the server.
+    pub holder_connected: bool,
+}
+
+impl LeaseState {
+    /// Whether some frontend holds the lease now: not expired, not released, and its lease
+    /// connection still open.
+    pub fn is_held(&self) -> bool {
+        !self.holder.is_empty() && self.remaining_ms > 0 && self.holder_connected
+    }
+}
+
+/// One frontend's hold on the sequencer lease of a log: exactly one frontend sequences at a
+/// time, and a standby takes over when the holder is gone.
+///
+/// The lease is the row of `sequencer_lease` (schema version 2). It is free when it has
+/// expired by the *database's* clock (so the frontends' clocks do not matter), when its holder
+/// released it (a clean shutdown), or when the holder's lease connection no longer exists on
+/// the server (`pg_stat_activity`): a killed process's connections close with it, so a standby
+/// takes over in one poll instead of waiting out the lease; a holder cut off by a network
+/// partition keeps its connection on the server, and the lease runs out. A takeover
+/// increments `epoch` inside a transaction that first takes the writers' lock, and a writer
+/// opened with [`PgWriter::open_fenced`] checks the epoch under the same lock in every commit:
+/// once a takeover has committed, no commit of the former holder can, whatever its own clock
+/// says; a commit that was already running finishes first, and the new holder's recovery
+/// reads it.
+///
+/// The holder renews the lease every third of its duration and must stop accepting writes
+/// when a renewal has not succeeded for most of it (the frontend's coordinator does both).
+/// The check of the holder's connection assumes the frontends reach the server directly: behind
+/// a pooler in transaction mode it sees the pooler's connections, and takeovers wait for the
+/// lease to expire.
+pub struct PgLease {
+    client: Client,
+    target: String,
+    holder: String,
+    url: String,
+    ttl_ms: i64,
+}
+
+/// How long a takeover waits for the writers' lock (a commit in progress) before giving up
+/// for this round.
+const TAKEOVER_LOCK_TIMEOUT_MS: u32 = 2000;
+
+impl PgLease {
+    /// Connects to the log `url` names as frontend `holder`, which takes forwarded writes at
+    /// `advertise` (an URL other frontends can reach); leases last `ttl`.
+    pub fn connect(url: &str, holder: &str, advertise: &str, ttl: Duration) -> Result<PgLease> {
+        let target = target_of(url);
+        let mut client = connect(url, &target)?;
+        read_meta(&mut client, &target)?;
+        limit_idle_in_transaction(&mut client, &target)?;
+        Ok(PgLease {
+            client,
+            target,
+            holder: holder.to_owned(),
+            url: advertise.to_owned(),
+            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// The server and database, as `user@host:port/dbname`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Whether the lease connection was closed (the server went away or cut it).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// The lease as stored now.
+    pub fn read(&mut self) -> Result<LeaseState> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT epoch, holder, url, \
+                   CASE WHEN expires_at > clock_timestamp() \
+                     THEN ceil(extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint \
+                     ELSE 0 END, \
+                   EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.backend_pid) \
+                 FROM sequencer_lease l WHERE id = 1",
+                &[],
+            )
+            .map_err(pg_err(&self.target))?;
+        let t = &self.target;
+        Ok(LeaseState {
+            epoch: col(&row, 0, t)?,
+            holder: col(&row, 1, t)?,
+            url: col(&row, 2, t)?,
+            remaining_ms: col(&row, 3, t)?,
+            holder_connected: col(&row, 4, t)?,
+        })
+    }
+
+    /// Takes the lease if it is free (see the type's docs) and returns its new epoch; `None`
+    /// if another frontend holds it (or a commit in progress kept the lock longer than
+    /// [`TAKEOVER_LOCK_TIMEOUT_MS`]: try again next round).
+    pub fn try_acquire(&mut self) -> Result<Option<i64>> {
+        // A cheap look first: standbys ask often, and a takeover waits for the writers' lock.
+        if self.read()?.is_held() {
+            return Ok(None);
+        }
+        let e = pg_err(&self.target);
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .map_err(&e)?;
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = {TAKEOVER_LOCK_TIMEOUT_MS}"
+        ))
+        .map_err(&e)?;
+        let locked = tx.query_opt(
+            "SELECT value FROM meta WHERE key = 'schema_version' FOR UPDATE",
+            &[],
+        );
+        match locked {
+            Ok(_) => {}
+            Err(err) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => return Ok(None),
+            Err(err) => return Err(e(err)),
+        }
+        let row = tx
+            .query_opt(
+                "UPDATE sequencer_lease SET epoch = epoch + 1, holder = $1, url = $2, \
+                   backend_pid = pg_backend_pid(), \
+                   expires_at = clock_timestamp() + $3::bigint * interval '1 millisecond' \
+                 WHERE id = 1 AND (expires_at <= clock_timestamp() \
+                   OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+                                  WHERE a.pid = sequencer_lease.backend_pid)) \
+                 RETURNING epoch",
+                &[&self.holder, &self.url, &self.ttl_ms],
+            )
+            .map_err(&e)?;
+        let epoch: Option<i64> = row.map(|r| r.try_get(0)).transpose().map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        Ok(epoch)
+    }
+
+    /// Extends the lease held in `epoch` by its duration from now (by the database's clock);
+    /// `false` if this frontend no longer holds it.
+    pub fn renew(&mut self, epoch: i64) -> Result<bool> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE sequencer_lease SET backend_pid = pg_backend_pid(), \
+                   expires_at = clock_timestamp() + $3::bigint * interval '1 millisecond' \
+                 WHERE id = 1 AND epoch = $1 AND holder = $2",
+                &[&epoch, &self.holder, &self.ttl_ms],
+            )
+            .map_err(pg_err(&self.target))?;
+        Ok(n == 1)
+    }
+
+    /// Gives up the lease held in `epoch` at once (a clean shutdown), so that a standby takes
+    /// over without waiting for it to expire. Does nothing if another frontend holds it.
+    pub fn release(&mut self, epoch: i64) -> Result<()> {
+        self.client
+            .execute(
+                "UPDATE sequencer_lease SET expires_at = '-infinity' \
+                 WHERE id = 1 AND epoch = $1 AND holder = $2",
+                &[&epoch, &self.holder],
+            )
+            .map_err(pg_err(&self.target))?;
+        Ok(())
     }
 }
 
@@ -768,6 +1057,18 @@ impl LogReader for PgReader {
         self.query_opt(
             "SELECT data FROM bundles WHERE idx = $1",
             &[(&index, Type::INT8)],
+        )?
+        .map(|r| col(&r, 0, &self.target))
+        .transpose()
+    }
+
+    fn bundle_tail(&self, index: u64, from: usize) -> Result<Option<Vec<u8>>> {
+        let (Ok(index), Ok(from)) = (i64::try_from(index), i32::try_from(from)) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            "SELECT substring(data FROM $2 + 1) FROM bundles WHERE idx = $1",
+            &[(&index, Type::INT8), (&from, Type::INT4)],
         )?
         .map(|r| col(&r, 0, &self.target))
         .transpose()

@@ -30,7 +30,7 @@ use hotline_tlog::bundle::{MAX_ENTRY_SIZE, decode_bundle, push_entry};
 use hotline_tlog::note::NoteVerifier;
 use hotline_tlog::tile::{TILE_HEIGHT, TILE_WIDTH, TileKind, TileNodes, TileSet, TreeEdge};
 use hotline_tlog::tree::{consistency_proof, range_hash, verify_consistency};
-use hotline_tlog::{Checkpoint, Ed25519Signer, Hash, Note, TlogProof, leaf_hash};
+use hotline_tlog::{Checkpoint, Ed25519Signer, Ed25519Verifier, Hash, Note, TlogProof, leaf_hash};
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
@@ -461,6 +461,24 @@ impl SequencerHandle {
         self.submit_async(entry).await?.wait_async().await
     }
 
+    /// Stops the sequencer at once, committing nothing more: every waiting and future caller
+    /// gets `reason` (a batch whose commit already returned stays committed, but its callers
+    /// get the error too: their statements are in the log without a receipt, as after a
+    /// crash). For a frontend that lost the sequencer lease, or its database: unlike
+    /// [`SequencerHandle::shutdown`] it neither waits for the queue nor for a commit that
+    /// may never return.
+    pub fn abort(&self, reason: &str) {
+        let _ = self.stopped.set(Arc::from(reason));
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
+        // Wake an idle integrator; a busy one sees `stopped` before its next batch.
+        let (reply, _) = oneshot::channel();
+        let _ = self.tx.try_send(Request {
+            items: Vec::new(),
+            reply,
+        });
+    }
+
     /// Stops accepting entries, lets the sequencer commit what is queued, and waits for it.
     /// Other handles to the same sequencer get "shutting down" from then on.
     pub fn shutdown(self) {
@@ -531,7 +549,7 @@ pub fn start(
 
 /// The in-memory state the sequencer resumes from.
 pub struct RecoveredState {
-    edge: TreeEdge,
+    pub(crate) edge: TreeEdge,
     edge_tiles: TileSet,
     partial_bundle: Vec<u8>,
     checkpoint: Option<Arc<SignedCheckpoint>>,
@@ -549,8 +567,24 @@ impl RecoveredState {
 /// level-0 tiles and compared; the root equals the checkpoint's; the partial entry bundle
 /// hashes to the partial level-0 tile. Rebuilds the leaf index and installs it in `view`.
 pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState> {
+    recover_inner(view, &signer.verifier(), false)
+}
+
+/// [`recover`] for a process that only reads a log another process may be appending to at
+/// the same time (a frontend starting to follow it): the same checks of the tree at the
+/// latest checkpoint read, except that tiles and entry bundles stored wider than that tree,
+/// or beyond it, are taken as the later commits they are (cut to the tree read) rather than
+/// refused.
+pub fn recover_following(view: &LogView, verifier: &Ed25519Verifier) -> Result<RecoveredState> {
+    recover_inner(view, verifier, true)
+}
+
+fn recover_inner(
+    view: &LogView,
+    verifier: &Ed25519Verifier,
+    concurrent: bool,
+) -> Result<RecoveredState> {
     let reader = view.reader().clone();
-    let verifier = signer.verifier();
     if verifier.to_vkey() != reader.log_vkey() {
         return Err(StoreError::Corrupt(format!(
             "the log key given ({}) is not the key this log was created with ({})",
@@ -563,7 +597,7 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
     if let Some(cp) = &snap.checkpoint {
         let note = Note::parse(&cp.note)
             .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?;
-        note.verify(&[&verifier as &dyn NoteVerifier])
+        note.verify(&[verifier as &dyn NoteVerifier])
             .map_err(|e| StoreError::Corrupt(format!("latest checkpoint (size {size}): {e}")))?;
         if cp.checkpoint.origin != reader.origin() {
             return Err(StoreError::Corrupt(format!(
@@ -598,7 +632,7 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
             cp.checkpoint.root
         )));
     }
-    let leaves = scan_tiles(&*reader, size)?;
+    let leaves = scan_tiles(&*reader, size, concurrent)?;
     view.install_leaf_index(leaves);
 
     // The partial entry bundle must match the partial level-0 tile.
@@ -609,8 +643,12 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
         let data = reader.bundle(index)?.ok_or_else(|| {
             StoreError::Corrupt(format!("entry bundle {index} is missing for size {size}"))
         })?;
-        let entries = decode_bundle(&data)
+        let mut entries = decode_bundle(&data)
             .map_err(|e| StoreError::Corrupt(format!("entry bundle {index}: {e}")))?;
+        if concurrent && entries.len() > width {
+            // A later commit widened it: the tree read is its prefix.
+            entries.truncate(width);
+        }
         if entries.len() != width {
             return Err(StoreError::Corrupt(format!(
                 "entry bundle {index} holds {} entries, tree size {size} needs {width}",
@@ -630,9 +668,12 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
                 )));
             }
         }
-        partial_bundle = data;
+        partial_bundle = match hotline_tlog::bundle::bundle_prefix_len(&data, width) {
+            Some(n) if concurrent => data[..n].to_vec(),
+            _ => data,
+        };
     }
-    if reader.bundle(size.div_ceil(TILE_WIDTH))?.is_some() {
+    if !concurrent && reader.bundle(size.div_ceil(TILE_WIDTH))?.is_some() {
         return Err(StoreError::Corrupt(format!(
             "entry bundle {} exists beyond the signed tree size {size}",
             size.div_ceil(TILE_WIDTH)
@@ -648,7 +689,7 @@ pub fn recover(view: &LogView, signer: &Ed25519Signer) -> Result<RecoveredState>
 
 /// Reads every hash tile level by level, checks each full tile's root against the level above
 /// and every width against `size`, and returns the leaf index built from level 0.
-fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
+fn scan_tiles(reader: &dyn crate::LogReader, size: u64, concurrent: bool) -> Result<LeafIndex> {
     let mut leaves = LeafIndex::new();
     leaves.reserve(usize::try_from(size).unwrap_or(0));
     // Hashes the level above must hold, computed from full tiles of the level below.
@@ -662,7 +703,7 @@ fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
         let expected_here = std::mem::take(&mut expected_above);
         let tiles_here = hashes_here.div_ceil(TILE_WIDTH);
         let mut next = 0u64;
-        loop {
+        'level: loop {
             let page = reader.tiles_from(level, next, 512)?;
             if page.is_empty() {
                 break;
@@ -676,12 +717,22 @@ fn scan_tiles(reader: &dyn crate::LogReader, size: u64) -> Result<LeafIndex> {
                     )));
                 }
                 if index >= tiles_here {
+                    if concurrent {
+                        // Written by a commit after the checkpoint read.
+                        break 'level;
+                    }
                     return Err(StoreError::Corrupt(format!(
                         "{path} exists beyond the signed tree size {size}"
                     )));
                 }
                 let want = (hashes_here - index * TILE_WIDTH).min(TILE_WIDTH) as usize;
                 let hashes = hotline_tlog::tile::tile_hashes(&data)
+                    .map(|mut h| {
+                        if concurrent {
+                            h.truncate(want);
+                        }
+                        h
+                    })
                     .filter(|h| h.len() == want)
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!(

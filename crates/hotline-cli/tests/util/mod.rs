@@ -3,6 +3,8 @@
 //! stderr.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod frontends;
+pub mod go;
 pub mod pg;
 
 use std::io::{BufRead as _, BufReader};
@@ -61,8 +63,15 @@ impl Sandbox {
 
     /// Starts `hotline serve` on a free loopback port and waits until it is ready.
     pub fn serve(&self, dir: &str) -> ServerGuard {
+        self.serve_with(dir, &[])
+    }
+
+    /// [`Sandbox::serve`] with more arguments for `hotline serve`.
+    pub fn serve_with(&self, dir: &str, extra: &[&str]) -> ServerGuard {
+        let mut args = vec!["serve", "--dir", dir, "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
         let mut child = self
-            .cmd(&["serve", "--dir", dir, "--listen", "127.0.0.1:0"])
+            .cmd(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -120,17 +129,23 @@ pub struct ServerGuard {
 
 impl ServerGuard {
     /// Stops the server with SIGTERM and waits for it, so its sequencer shuts down cleanly.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        let _ = self.stop_status();
+    }
+
+    /// [`ServerGuard::stop`], returning how the server exited (`None`: not within 30 s).
+    pub fn stop_status(mut self) -> Option<std::process::ExitStatus> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        None
     }
 }
 

@@ -105,6 +105,7 @@ macro_rules! conformance_tests {
             reader_contract_on_an_empty_and_a_growing_log,
             a_failed_write_stops_the_sequencer_for_good,
             under_load_a_batch_lingers_to_gather_more_and_a_quiet_log_does_not,
+            a_follower_keeps_its_view_in_step_with_the_sequencer,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -976,5 +977,130 @@ pub fn taxii_objects_are_stored_with_their_entry_and_queried_by_filters(log: Log
         1,
         "the duplicate version was not stored"
     );
+}
+
+/// A process that does not sequence (another frontend) follows the log through a reader of
+/// its own: every entry handed over once, in order, a large gap in bounded steps each up to a
+/// signed checkpoint, and the follower's view proves what the sequencer's does.
+pub fn a_follower_keeps_its_view_in_step_with_the_sequencer(log: Log) {
+    use hotline_store::follow::{LogFollower, MAX_STEP_ENTRIES};
+    let h = log.start().unwrap();
+    let signer = log.signer();
+    for i in 0..10 {
+        h.append(entry(i)).unwrap();
+    }
+    let view = Arc::new(LogView::new(log.reader()).unwrap());
+    let mut follower = LogFollower::start(view.clone(), signer.verifier()).unwrap();
+    assert_eq!(follower.size(), 10);
+    assert_eq!(view.snapshot().size(), 10);
+    assert!(
+        follower
+            .step(|i, _| panic!("entry {i} handed over twice"))
+            .unwrap()
+            .is_none()
+    );
+    let mut next = 10u64;
+    let mut seen: Vec<(u64, Vec<u8>)> = Vec::new();
+    // Within a tile, across a tile boundary, and a gap of several steps.
+    for n in [5u64, 600, MAX_STEP_ENTRIES + 3_000] {
+        // Groups of 1,000: one group is never split over batches, and a step ends at a
+        // checkpoint the log signed.
+        let pending: Vec<_> = (next..next + n)
+            .collect::<Vec<u64>>()
+            .chunks(1000)
+            .map(|c| {
+                h.submit_many(c.iter().map(|i| entry(*i)).collect())
+                    .unwrap()
+            })
+            .collect();
+        for p in pending {
+            p.wait().unwrap();
+        }
+        next += n;
+        let mut steps = 0;
+        while let Some(f) = follower
+            .step(|i, e| {
+                seen.push((i, e.to_vec()));
+                Ok(())
+            })
+            .unwrap()
+        {
+            assert!(f.new - f.old <= MAX_STEP_ENTRIES, "{f:?}");
+            assert_eq!(view.snapshot().size(), f.new);
+            steps += 1;
+            assert!(steps < 100, "the follower does not converge");
+        }
+        assert_eq!(follower.size(), next);
+        if n > MAX_STEP_ENTRIES {
+            assert!(
+                steps >= 2,
+                "a gap of {n} entries was followed in {steps} step"
+            );
+        }
+    }
+    assert_eq!(seen.len() as u64, next - 10);
+    for (k, (i, e)) in seen.iter().enumerate() {
+        assert_eq!(*i, 10 + k as u64);
+        assert_eq!(*e, entry(*i), "entry {i}");
+    }
+    // Followers start while the sequencer appends: tiles and bundles wider than the
+    // checkpoint they read are later commits, not damage.
+    let appender = {
+        let h = h.clone();
+        std::thread::spawn(move || {
+            for g in 0..40u64 {
+                let first = 1_000_000 + g * 50;
+                h.submit_many((first..first + 50).map(entry).collect())
+                    .unwrap()
+                    .wait()
+                    .unwrap();
+            }
+        })
+    };
+    let mut started = 0;
+    while !appender.is_finished() || started == 0 {
+        let v = Arc::new(LogView::new(log.reader()).unwrap());
+        let mut f = LogFollower::start(v, signer.verifier()).unwrap();
+        while f.step(|_, _| Ok(())).unwrap().is_some() {}
+        started += 1;
+    }
+    appender.join().unwrap();
+    while follower
+        .step(|i, e| {
+            seen.push((i, e.to_vec()));
+            Ok(())
+        })
+        .unwrap()
+        .is_some()
+    {}
+    assert_eq!(seen.len() as u64, next + 2000 - 10);
+    for (k, (_, e)) in seen[(next - 10) as usize..].iter().enumerate() {
+        assert_eq!(*e, entry(1_000_000 + k as u64));
+    }
+    // What a follower reads of a bundle it read before: the rest of it.
+    let reader = log.reader();
+    let last = (next + 2000 - 1) / 256;
+    for b in [0, last] {
+        let whole = reader.bundle(b).unwrap().unwrap();
+        for from in [0, 1, 100, whole.len() - 1, whole.len(), whole.len() + 5] {
+            let tail = reader.bundle_tail(b, from).unwrap().unwrap();
+            assert_eq!(
+                tail,
+                whole.get(from..).unwrap_or_default(),
+                "bundle {b} from {from}"
+            );
+        }
+    }
+    assert_eq!(reader.bundle_tail(last + 1, 0).unwrap(), None);
+    let (ours, theirs) = (view.snapshot(), h.view().snapshot());
+    assert_eq!(ours.root(), theirs.root());
+    for i in [0u64, 9, 10, 255, 256, next - 1] {
+        let leaf = leaf_hash(&entry(i));
+        assert_eq!(view.find_leaf(&ours, &leaf).unwrap(), Some(i));
+        assert_eq!(
+            view.inclusion_proof(&ours, i, ours.size()).unwrap(),
+            h.view().inclusion_proof(&theirs, i, theirs.size()).unwrap()
+        );
+    }
     h.shutdown();
 }
