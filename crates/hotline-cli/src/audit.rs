@@ -27,15 +27,13 @@
 //! case).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
-use hotline_core::replay::{CurrentKeys, Preverified};
+use hotline_core::replay::Refused;
 use hotline_core::stats::{self, Period, Row};
 use hotline_core::vocab::RequestType;
 use hotline_core::{DeadlinePolicy, Hotline, Timestamp};
-use hotline_tlog::leaf_hash;
 use serde::Serialize;
 
 use crate::logsync::{SyncOptions, sync_log};
@@ -132,14 +130,6 @@ pub struct AuditReport {
     pub times: &'static str,
     /// One per pair of parties and month.
     pub rows: Vec<Row>,
-}
-
-/// The first entry that does not fit the hotline.
-#[derive(Debug)]
-struct Inconsistency {
-    index: u64,
-    id: String,
-    error: String,
 }
 
 /// Runs `hotline audit` and prints its result.
@@ -240,55 +230,10 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
     })
 }
 
-/// Entries per chunk handed to the verifying threads.
-const CHUNK: usize = 4096;
-
-/// A chunk of consecutive log entries for the verifying threads.
-struct Chunk {
-    seq: u64,
-    /// The log's origin (known once the checkpoint is verified).
-    origin: String,
-    first_index: u64,
-    entries: Vec<Vec<u8>>,
-    /// Chunks that must have been applied before this one's signatures are verified: those
-    /// up to the last one ending in a directory statement, whose keys this one may need.
-    after: u64,
-}
-
-/// What the applying thread publishes for the verifying threads.
-struct Published {
-    keys: Arc<CurrentKeys>,
-    /// Chunks applied so far.
-    applied: u64,
-    /// The applying thread has ended: nobody waits for it any more.
-    done: bool,
-}
-
-/// Marks [`Published::done`] when the applying thread ends, however it ends.
-struct DoneOnDrop<'a>(&'a (Mutex<Published>, Condvar));
-
-impl Drop for DoneOnDrop<'_> {
-    fn drop(&mut self) {
-        let (m, cv) = self.0;
-        lock(m).done = true;
-        cv.notify_all();
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
 /// Runs [`sync_log`] and replays every entry it verifies through [`Hotline`] (the audit's
-/// statement checks), pipelined: this thread downloads and checks tiles, worker threads (one
-/// per core) parse statements and verify their signatures ahead
-/// ([`hotline_core::replay::preverify`], with the keys as of the chunk's start: a chunk
-/// after a directory statement waits until that statement is applied), and one thread applies
-/// them in log order ([`Hotline::apply_preverified`], which re-verifies anything not verified
-/// with the key current at that point). Returns the sync's result, the replayed hotline (if
+/// statement checks), pipelined ([`hotline_core::replay::replay_in_parallel`]): this thread
+/// downloads and checks tiles while one thread per core verifies signatures ahead and one
+/// applies the statements in log order. Returns the sync's result, the replayed hotline (if
 /// the log has entries) and the first entry that did not fit.
 fn replay_while_syncing(
     opts: &SyncOptions<'_>,
@@ -296,174 +241,14 @@ fn replay_while_syncing(
 ) -> (
     Result<crate::logsync::Synced>,
     Option<Hotline>,
-    Option<Inconsistency>,
+    Option<Refused>,
 ) {
-    use hotline_core::replay::{KeyTables, changes_directory, preverify};
-    use std::collections::BTreeMap;
-
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (work_tx, work_rx) = flume::bounded::<Chunk>(workers * 2);
-    let (done_tx, done_rx) = flume::bounded::<(Chunk, Vec<Preverified>)>(workers * 2);
-    let published = (
-        Mutex::new(Published {
-            keys: Arc::new(CurrentKeys::default()),
-            applied: 0,
-            done: false,
-        }),
-        Condvar::new(),
-    );
-    let tables = KeyTables::new();
-    std::thread::scope(|scope| {
-        let mut started = 0usize;
-        for _ in 0..workers {
-            let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
-            let (published, tables) = (&published, &tables);
-            let spawned = std::thread::Builder::new()
-                .name("audit-verify".into())
-                .spawn_scoped(scope, move || {
-                    for chunk in work_rx {
-                        let current = {
-                            let (m, cv) = published;
-                            let mut p = lock(m);
-                            while p.applied < chunk.after && !p.done {
-                                p = match cv.wait(p) {
-                                    Ok(g) => g,
-                                    Err(poisoned) => poisoned.into_inner(),
-                                };
-                            }
-                            p.keys.clone()
-                        };
-                        let refs: Vec<&[u8]> = chunk.entries.iter().map(Vec::as_slice).collect();
-                        let out = preverify(&refs, &current, tables);
-                        if done_tx.send((chunk, out)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            match spawned {
-                Ok(_) => started += 1,
-                // Fewer verifying threads only make the audit slower.
-                Err(e) => tracing::warn!(error = %e, "could not start a verifying thread"),
-            }
-        }
-        drop((work_rx, done_tx));
-        let published = &published;
-        let applier = std::thread::Builder::new()
-            .name("audit-apply".into())
-            .spawn_scoped(scope, move || {
-                let _done = DoneOnDrop(published);
-                let mut hotline: Option<Hotline> = None;
-                let mut failed: Option<Inconsistency> = None;
-                let mut waiting: BTreeMap<u64, (Chunk, Vec<Preverified>)> = BTreeMap::new();
-                let mut next = 0u64;
-                for (chunk, out) in done_rx {
-                    waiting.insert(chunk.seq, (chunk, out));
-                    while let Some((chunk, out)) = waiting.remove(&next) {
-                        next += 1;
-                        let mut directory_changed = false;
-                        // After a refused statement the state means nothing: only count.
-                        if failed.is_none() {
-                            let h = hotline
-                                .get_or_insert_with(|| Hotline::new(&chunk.origin, policy.clone()));
-                            for (i, p) in out.iter().enumerate() {
-                                if let Err(e) = h.apply_preverified(p) {
-                                    failed = Some(Inconsistency {
-                                        index: chunk.first_index + i as u64,
-                                        id: leaf_hash(&chunk.entries[i]).to_base64(),
-                                        error: e.to_string(),
-                                    });
-                                    break;
-                                }
-                                directory_changed |= p
-                                    .statement
-                                    .as_ref()
-                                    .is_ok_and(|s| s.statement.kind.is_directory_kind());
-                            }
-                        }
-                        let keys = match (&hotline, directory_changed) {
-                            (Some(h), true) => Some(Arc::new(h.current_keys())),
-                            _ => None,
-                        };
-                        let (m, cv) = published;
-                        let mut p = lock(m);
-                        if let Some(k) = keys {
-                            p.keys = k;
-                        }
-                        p.applied = next;
-                        drop(p);
-                        cv.notify_all();
-                    }
-                }
-                (hotline, failed)
-            });
-        let applier = match applier {
-            Ok(a) if started > 0 => a,
-            Ok(_) => {
-                let error = "could not start any thread to verify statements".to_owned();
-                return (Err(anyhow!("{error}")), None, None);
-            }
-            Err(e) => {
-                let error = format!("could not start the replaying thread: {e}");
-                return (Err(anyhow!("{error}")), None, None);
-            }
-        };
-        let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
-        let mut first_index = 0u64;
-        let mut seq = 0u64;
-        let mut after = 0u64;
-        let mut origin = String::new();
-        let mut send =
-            |entries: Vec<Vec<u8>>, first_index: u64, origin: &str, ends_in_directory: bool| {
-                let c = Chunk {
-                    seq,
-                    origin: origin.to_owned(),
-                    first_index,
-                    entries,
-                    after,
-                };
-                seq += 1;
-                if ends_in_directory {
-                    after = seq;
-                }
-                // A send fails only if every worker is gone (a panic): the join below reports it.
-                let _ = work_tx.send(c);
-            };
-        let synced = sync_log(opts, |cp, index, entry| {
-            if chunk.is_empty() {
-                first_index = index;
-                if origin.is_empty() {
-                    origin = cp.origin.clone();
-                }
-            }
-            chunk.push(entry.to_vec());
-            // A directory statement ends its chunk, so that the next one's signatures are
-            // verified with the keys it registers or rotates.
-            let directory = changes_directory(entry);
-            if chunk.len() == CHUNK || directory {
-                send(
-                    std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
-                    first_index,
-                    &origin,
-                    directory,
-                );
-            }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    hotline_core::replay::replay_in_parallel(policy, threads, |feeder| {
+        sync_log(opts, |cp, index, entry| {
+            feeder.push(&cp.origin, index, entry);
             Ok(())
-        });
-        if !chunk.is_empty() {
-            send(std::mem::take(&mut chunk), first_index, &origin, false);
-        }
-        drop(work_tx);
-        let (hotline, failed) = applier.join().unwrap_or_else(|_| {
-            (
-                None,
-                Some(Inconsistency {
-                    index: 0,
-                    id: String::new(),
-                    error: "the replaying thread panicked (a bug: please report it)".into(),
-                }),
-            )
-        });
-        (synced, hotline, failed)
+        })
     })
 }
 

@@ -61,6 +61,17 @@ impl BatchArgs {
     }
 }
 
+/// Says on stderr that a long log is being replayed into the hotline's state (every statement
+/// checked again, signatures included), so that a start-up of many seconds is not a silent one.
+fn announce_replay(size: u64) {
+    if size >= 100_000 {
+        eprintln!(
+            "opening the hotline: replaying its {size} statements (every signature and rule \
+             checked again)…"
+        );
+    }
+}
+
 /// How long a lease lasts by default: a standby takes over a frontend cut off from the
 /// database after at most this long (one killed takes over at once).
 pub const DEFAULT_LEASE_MS: u64 = 3000;
@@ -170,6 +181,7 @@ impl OpenLog {
                 taxii,
                 ..ServiceConfig::default()
             };
+            announce_replay(view.snapshot().size());
             let service =
                 HotlineService::open(sequencer.clone(), operator.signer().clone(), config)
                     .map_err(|e| {
@@ -382,6 +394,7 @@ pub fn open_frontend(
     let name = frontend_name();
     let status = FrontendStatus::new(&name, &advertise, lease_ttl);
     let operator = dir.operator_keys()?;
+    announce_replay(view.snapshot().size());
     let service = HotlineService::open_follower(
         view.clone(),
         signer.clone(),

@@ -14,6 +14,9 @@
 //!
 //! Keys that sign many statements are verified with [`PrecomputedVerifier`] tables (the same
 //! verification rule, about three times faster), shared between threads by [`KeyTables`].
+//!
+//! [`replay_in_parallel`] runs that pipeline (scoped threads, no I/O of its own: the caller's
+//! `feed` reads the log); `hotline audit` and the server's start-up use it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -256,4 +259,251 @@ pub enum PreverifiedError {
     /// The statement does not fit the hotline.
     #[error("{0}")]
     Domain(#[from] DomainError),
+}
+
+/// The first entry a replay refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Its log index.
+    pub index: u64,
+    /// Its id (leaf hash), base64.
+    pub id: String,
+    /// Why: the error [`Hotline::apply`] gives for it.
+    pub error: String,
+}
+
+/// Entries per chunk handed to the verifying threads.
+const CHUNK: usize = 4096;
+
+/// A chunk of consecutive log entries for the verifying threads.
+struct Chunk {
+    seq: u64,
+    origin: Arc<str>,
+    first_index: u64,
+    entries: Vec<Vec<u8>>,
+    /// Chunks that must have been applied before this one's signatures are verified: those up
+    /// to the last one ending in a directory statement, whose keys this one may need.
+    after: u64,
+}
+
+/// What the applying thread publishes for the verifying threads.
+struct Published {
+    keys: Arc<CurrentKeys>,
+    /// Chunks applied so far.
+    applied: u64,
+    /// The applying thread has ended: nobody waits for it any more.
+    done: bool,
+}
+
+type Shared = (Mutex<Published>, std::sync::Condvar);
+
+/// Marks [`Published::done`] when the applying thread ends, however it ends.
+struct DoneOnDrop<'a>(&'a Shared);
+
+impl Drop for DoneOnDrop<'_> {
+    fn drop(&mut self) {
+        let (m, cv) = self.0;
+        lock(m).done = true;
+        cv.notify_all();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Hands a replay its entries, in log order (see [`replay_in_parallel`]).
+pub struct Feeder<'a> {
+    tx: flume::Sender<Chunk>,
+    chunk: Vec<Vec<u8>>,
+    first_index: u64,
+    next_index: Option<u64>,
+    seq: u64,
+    after: u64,
+    origin: Option<Arc<str>>,
+    _life: std::marker::PhantomData<&'a ()>,
+}
+
+impl Feeder<'_> {
+    /// The next entry of the log, at `index` (consecutive from the first one fed), of the log
+    /// of `origin`.
+    pub fn push(&mut self, origin: &str, index: u64, entry: &[u8]) {
+        if self.origin.as_deref() != Some(origin) {
+            self.origin = Some(Arc::from(origin));
+        }
+        if self.chunk.is_empty() {
+            self.first_index = index;
+        }
+        debug_assert!(
+            self.next_index.is_none_or(|n| n == index),
+            "entries fed out of order"
+        );
+        self.next_index = Some(index + 1);
+        self.chunk.push(entry.to_vec());
+        // A directory statement ends its chunk, so that the next one's signatures are verified
+        // with the keys it registers or rotates.
+        let directory = changes_directory(entry);
+        if self.chunk.len() == CHUNK || directory {
+            self.send(directory);
+        }
+    }
+
+    fn send(&mut self, ends_in_directory: bool) {
+        let c = Chunk {
+            seq: self.seq,
+            origin: self.origin.clone().unwrap_or_else(|| Arc::from("")),
+            first_index: self.first_index,
+            entries: std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK)),
+            after: self.after,
+        };
+        self.seq += 1;
+        if ends_in_directory {
+            self.after = self.seq;
+        }
+        // Fails only if every verifying thread is gone (a panic), which the replay reports.
+        let _ = self.tx.send(c);
+    }
+}
+
+/// Replays a log through a fresh [`Hotline`]: the entries `feed` pushes, in log order, from
+/// index 0. Signatures are verified ahead on `threads` threads ([`preverify`]), with the keys
+/// as of each chunk's start (a chunk after a directory statement waits until that statement
+/// is applied), and one thread applies them in order ([`Hotline::apply_preverified`]: the
+/// outcome of applying them one by one). `feed` runs on the calling thread and may do I/O
+/// while the others work. Returns what `feed` returned, the hotline (`None` if nothing was
+/// fed) and the first entry refused, after which nothing more was applied.
+pub fn replay_in_parallel<R>(
+    policy: crate::DeadlinePolicy,
+    threads: usize,
+    feed: impl FnOnce(&mut Feeder<'_>) -> R,
+) -> (R, Option<Hotline>, Option<Refused>) {
+    use std::collections::BTreeMap;
+    let threads = threads.max(1);
+    let (work_tx, work_rx) = flume::bounded::<Chunk>(threads * 2);
+    let (done_tx, done_rx) = flume::bounded::<(Chunk, Vec<Preverified>)>(threads * 2);
+    let published: Shared = (
+        Mutex::new(Published {
+            keys: Arc::new(CurrentKeys::default()),
+            applied: 0,
+            done: false,
+        }),
+        std::sync::Condvar::new(),
+    );
+    let tables = KeyTables::new();
+    std::thread::scope(|scope| {
+        let mut started = 0usize;
+        for _ in 0..threads {
+            let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+            let (published, tables) = (&published, &tables);
+            let spawned = std::thread::Builder::new()
+                .name("replay-verify".into())
+                .spawn_scoped(scope, move || {
+                    for chunk in work_rx {
+                        let current = {
+                            let (m, cv) = published;
+                            let mut p = lock(m);
+                            while p.applied < chunk.after && !p.done {
+                                p = match cv.wait(p) {
+                                    Ok(g) => g,
+                                    Err(poisoned) => poisoned.into_inner(),
+                                };
+                            }
+                            p.keys.clone()
+                        };
+                        let refs: Vec<&[u8]> = chunk.entries.iter().map(Vec::as_slice).collect();
+                        let out = preverify(&refs, &current, tables);
+                        if done_tx.send((chunk, out)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            started += usize::from(spawned.is_ok());
+        }
+        drop((work_rx, done_tx));
+        let published = &published;
+        let applier = move || {
+            let _done = DoneOnDrop(published);
+            let mut hotline: Option<Hotline> = None;
+            let mut refused: Option<Refused> = None;
+            let mut waiting: BTreeMap<u64, (Chunk, Vec<Preverified>)> = BTreeMap::new();
+            let mut next = 0u64;
+            let mut apply = |chunk: Chunk, out: Vec<Preverified>, next: &mut u64| {
+                *next += 1;
+                let mut directory_changed = false;
+                // After a refused statement the state means nothing: only count.
+                if refused.is_none() {
+                    let h =
+                        hotline.get_or_insert_with(|| Hotline::new(&chunk.origin, policy.clone()));
+                    for (i, p) in out.iter().enumerate() {
+                        if let Err(e) = h.apply_preverified(p) {
+                            refused = Some(Refused {
+                                index: chunk.first_index + i as u64,
+                                id: hotline_tlog::leaf_hash(&chunk.entries[i]).to_base64(),
+                                error: e.to_string(),
+                            });
+                            break;
+                        }
+                        directory_changed |= p
+                            .statement
+                            .as_ref()
+                            .is_ok_and(|s| s.statement.kind.is_directory_kind());
+                    }
+                }
+                let keys = match (&hotline, directory_changed) {
+                    (Some(h), true) => Some(Arc::new(h.current_keys())),
+                    _ => None,
+                };
+                let (m, cv) = published;
+                let mut p = lock(m);
+                if let Some(k) = keys {
+                    p.keys = k;
+                }
+                p.applied = *next;
+                drop(p);
+                cv.notify_all();
+            };
+            for (chunk, out) in done_rx {
+                waiting.insert(chunk.seq, (chunk, out));
+                while let Some((chunk, out)) = waiting.remove(&next) {
+                    apply(chunk, out, &mut next);
+                }
+            }
+            (hotline, refused)
+        };
+        let mut feeder = Feeder {
+            tx: work_tx,
+            chunk: Vec::with_capacity(CHUNK),
+            first_index: 0,
+            next_index: None,
+            seq: 0,
+            after: 0,
+            origin: None,
+            _life: std::marker::PhantomData,
+        };
+        let applying = std::thread::Builder::new()
+            .name("replay-apply".into())
+            .spawn_scoped(scope, applier);
+        let fed = feed(&mut feeder);
+        if !feeder.chunk.is_empty() {
+            feeder.send(false);
+        }
+        drop(feeder);
+        let (hotline, refused) = match applying.map(|h| h.join()) {
+            Ok(Ok(outcome)) if started > 0 => outcome,
+            _ => (
+                None,
+                Some(Refused {
+                    index: 0,
+                    id: String::new(),
+                    error: "could not start the replay's threads, or one of them panicked (a \
+                            bug: please report it)"
+                        .into(),
+                }),
+            ),
+        };
+        (fed, hotline, refused)
+    })
 }

@@ -212,3 +212,48 @@ fn the_operators_record_of_a_revoked_partys_publication_is_refused_ahead_too() {
         assert_eq!(e2, e1, "chunk {chunk}");
     }
 }
+
+#[test]
+fn replay_in_parallel_gives_the_one_by_one_outcome() {
+    use hotline_core::replay::replay_in_parallel;
+    fn feed_all(
+        log: &[SignedStatement],
+    ) -> impl FnOnce(&mut hotline_core::replay::Feeder<'_>) + '_ {
+        move |f| {
+            for (i, s) in log.iter().enumerate() {
+                f.push(ORIGIN, i as u64, &s.bytes);
+            }
+        }
+    }
+    for threads in [1, 3] {
+        // A clean log with a rotation: the same state.
+        let good = log(false);
+        let (h1, e1) = one_by_one(&good);
+        let ((), h2, e2) = replay_in_parallel(
+            hotline_core::DeadlinePolicy::default(),
+            threads,
+            feed_all(&good),
+        );
+        assert!(e1.is_none() && e2.is_none(), "{e2:?}");
+        let h2 = h2.unwrap();
+        assert_eq!(
+            (h2.size(), h2.cases().count()),
+            (h1.size(), h1.cases().count())
+        );
+        // The old key after the rotation: refused at the same entry, with the same error.
+        let bad = log(true);
+        let (_, e1) = one_by_one(&bad);
+        let ((), _, e2) = replay_in_parallel(
+            hotline_core::DeadlinePolicy::default(),
+            threads,
+            feed_all(&bad),
+        );
+        let (i1, m1) = e1.unwrap();
+        let r = e2.unwrap();
+        assert_eq!((r.index, r.error), (i1 as u64, m1));
+        assert_eq!(r.id, bad[i1].id.to_base64());
+    }
+    // Nothing fed: no hotline, nothing refused.
+    let ((), h, e) = replay_in_parallel(hotline_core::DeadlinePolicy::default(), 2, |_| ());
+    assert!(h.is_none() && e.is_none());
+}
