@@ -55,9 +55,15 @@ const TABLE_AFTER: u64 = 64;
 const MAX_TABLES: usize = 256;
 
 /// Precomputed verification tables of the keys that sign the most, shared by threads.
-#[derive(Default)]
 pub struct KeyTables {
     inner: Mutex<TablesInner>,
+    max_tables: usize,
+}
+
+impl Default for KeyTables {
+    fn default() -> Self {
+        KeyTables::with_limit(MAX_TABLES)
+    }
 }
 
 #[derive(Default)]
@@ -73,9 +79,37 @@ impl std::fmt::Debug for KeyTables {
 }
 
 impl KeyTables {
-    /// No tables yet.
+    /// No tables yet; at most 256 will be built (160 MiB).
     pub fn new() -> KeyTables {
         KeyTables::default()
+    }
+
+    /// No tables yet; at most `max_tables` will be built (640 KiB each), for the keys that
+    /// first sign enough statements.
+    pub fn with_limit(max_tables: usize) -> KeyTables {
+        KeyTables {
+            inner: Mutex::new(TablesInner::default()),
+            max_tables,
+        }
+    }
+
+    /// [`crate::hotline::verify_author_signature`], with the key's table once the key has
+    /// signed enough statements (same rule, same answer; a failure is explained by the
+    /// one-by-one check, so its message is the same too).
+    pub fn verify_author_signature(
+        &self,
+        s: &SignedStatement,
+        key: &Ed25519Verifier,
+    ) -> Result<(), DomainError> {
+        let sigs: Vec<&[u8]> = author_signatures(s, key).collect();
+        if let (false, Some(table)) = (sigs.is_empty(), self.table_for(key, sigs.len() as u64)) {
+            let text = s.note.text().as_bytes();
+            let items: Vec<(&[u8], &[u8])> = sigs.iter().map(|sig| (text, *sig)).collect();
+            if table.verify_all(&items).into_iter().all(|ok| ok) {
+                return Ok(());
+            }
+        }
+        crate::hotline::verify_author_signature(s, key)
     }
 
     /// The table of `key` if it has signed enough statements to be worth one (counting
@@ -96,7 +130,7 @@ impl KeyTables {
             }
             let seen = inner.seen.entry(bytes).or_insert(0);
             *seen += signatures;
-            if *seen < TABLE_AFTER || inner.tables.len() >= MAX_TABLES {
+            if *seen < TABLE_AFTER || inner.tables.len() >= self.max_tables {
                 return None;
             }
         }

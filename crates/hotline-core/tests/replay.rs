@@ -257,3 +257,35 @@ fn replay_in_parallel_gives_the_one_by_one_outcome() {
     let ((), h, e) = replay_in_parallel(hotline_core::DeadlinePolicy::default(), 2, |_| ());
     assert!(h.is_none() && e.is_none());
 }
+
+#[test]
+fn key_tables_verify_author_signatures_as_one_by_one() {
+    use hotline_core::hotline::verify_author_signature;
+    let w = World::new();
+    let tables = KeyTables::with_limit(4);
+    let key = w.cisa.verifier();
+    // Past the point where the key gets its table.
+    for n in 0..200 {
+        let s = w.sign(notice(&case_id(n), "us-cisa", "ru-nkcki", at(n as i64)));
+        assert_eq!(tables.verify_author_signature(&s, &key), Ok(()));
+    }
+    let good = w.sign(notice(&case_id(500), "us-cisa", "ru-nkcki", at(500)));
+    // A tampered signature and a signature by another key of the same name: the same errors.
+    let mut bytes = good.bytes.clone();
+    let n = bytes.len();
+    bytes[n - 10] = if bytes[n - 10] == b'A' { b'B' } else { b'A' };
+    let tampered = SignedStatement::parse(&bytes).unwrap();
+    let other = SignedStatement::sign(
+        notice(&case_id(501), "us-cisa", "ru-nkcki", at(501)),
+        &[&signer("us-cisa", 99)],
+    )
+    .unwrap();
+    for s in [&good, &tampered, &other] {
+        assert_eq!(
+            tables.verify_author_signature(s, &key),
+            verify_author_signature(s, &key)
+        );
+    }
+    assert!(tables.verify_author_signature(&tampered, &key).is_err());
+    assert!(tables.verify_author_signature(&other, &key).is_err());
+}
