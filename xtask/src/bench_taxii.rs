@@ -4,12 +4,18 @@
 //! For each size N (`--sizes`, default 1,000, 2,000, 5,000, 10,000), each server starts empty
 //! and the same Rust client (one connection, HTTP/1.1) POSTs N indicators in bundles of
 //! `--bundle` (500), then pages through all of them with `limit=--page` (1,000) following
-//! `next`, `--passes` times. Reported per server and size: objects/s ingested, objects/s paged
-//! (first pass), and the median and p99 of a page GET over all passes. medallion's memory
-//! backend pages quadratically: when one of its phases takes longer than `--budget-secs`, its
-//! larger sizes are skipped and the ratio is reported at the largest size it completed.
-//! `--large N` adds a hotline-only run at N (e.g. 1,000,000). Nothing but loopback is used;
-//! both servers are killed when the run ends or fails.
+//! `next`, `--passes` times on hotline (`--medallion-passes` on medallion). Reported per server
+//! and size: objects/s ingested, objects/s paged (first pass), and the median, p99 and maximum
+//! of a page GET over all passes with the slowest pages and when they came. For hotline, in the
+//! same passes, two baselines are timed after every page — a page of one object (same route,
+//! credentials and query) and `GET /healthz` (HTTP alone) — and the cores other processes kept
+//! busy meanwhile (from /proc/stat), so that a slow page can be told from a busy machine; then
+//! extra passes (at least 500 pages) measure the server's CPU time per page from /proc.
+//! medallion's memory backend pages quadratically: when one of its phases takes longer than
+//! `--budget-secs`, its larger sizes are skipped and the ratio is reported at the largest size
+//! it completed. `--large N` adds a hotline-only run at N (e.g. 1,000,000); `--hotline-only`
+//! measures hotline alone at every size. Nothing but loopback is used; both servers are killed
+//! and their data directories deleted when the run ends or fails.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,15 +38,29 @@ pub struct Args {
     /// Objects per page.
     #[arg(long, default_value_t = 1000)]
     pub page: usize,
-    /// Paging passes per size (for the page latency percentiles).
+    /// Paging passes per size on hotline (for the page latency percentiles).
     #[arg(long, default_value_t = 5)]
     pub passes: usize,
+    /// Paging passes per size on medallion (its pages take seconds: more passes only make
+    /// the run longer).
+    #[arg(long, default_value_t = 2)]
+    pub medallion_passes: usize,
     /// Longest one phase of medallion may take before its larger sizes are skipped, seconds.
     #[arg(long, default_value_t = 60)]
     pub budget_secs: u64,
     /// Also measure hotline alone at this size.
     #[arg(long)]
     pub large: Option<usize>,
+    /// Measure hotline only (no medallion), at every size of `--sizes`.
+    #[arg(long)]
+    pub hotline_only: bool,
+    /// Wait this long between the last POST and the first page GET, milliseconds (0: page
+    /// at once, as a client that reads right after a publication does).
+    #[arg(long, default_value_t = 0)]
+    pub settle_ms: u64,
+    /// Also print each size's figures as one JSON line.
+    #[arg(long)]
+    pub json: bool,
     /// Use this hotline binary (default: build the release profile).
     #[arg(long)]
     pub hotline: Option<PathBuf>,
@@ -61,9 +81,37 @@ impl Drop for Killed {
 /// One server under test: where its collection is and how to authenticate.
 struct Target {
     objects_url: String,
+    /// A request that does no TAXII work, timed between page GETs as a baseline of the
+    /// machine's noise (`/healthz` for hotline); `None`: no baselines.
+    baseline_url: Option<String>,
     auth: String,
-    _process: Killed,
+    process: Killed,
     _dir: tempfile::TempDir,
+}
+
+/// CPU seconds the whole machine spent busy so far (every state of `/proc/stat`'s `cpu` line
+/// but idle and iowait), summed over all cores.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy: f64 = v.iter().take(8).sum::<f64>() - v.get(3)? - v.get(4)?;
+    Some(busy / 100.0)
+}
+
+/// CPU seconds (user + system) of a process so far, from /proc (clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: state is field 3; utime and stime are fields 14 and 15.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -76,7 +124,32 @@ struct Figures {
     page_per_sec: f64,
     page_p50_ms: f64,
     page_p99_ms: f64,
+    page_max_ms: f64,
     pages_timed: usize,
+    /// A page of one object (`limit=1`), timed after each full page: the same route, auth
+    /// and query, with almost no rows.
+    tiny_page_p50_ms: Option<f64>,
+    tiny_page_p99_ms: Option<f64>,
+    /// `GET /healthz`, timed after each full page: HTTP on loopback alone.
+    baseline_p50_ms: Option<f64>,
+    baseline_p99_ms: Option<f64>,
+    /// Cores kept busy by other processes (neither the server nor this client) during the
+    /// timed passes, on average: the noise the latencies were measured in.
+    others_busy_cores: Option<f64>,
+    /// The server's CPU time (user + system) per full page, ms, over passes without
+    /// baselines run after the timed ones (at least 500 pages).
+    server_cpu_per_page_ms: Option<f64>,
+    /// The slowest full pages: (pass, page in the pass, ms since paging began, latency ms).
+    slowest: Vec<(usize, usize, f64, f64)>,
+}
+
+/// The p-th percentile (nearest rank) of sorted latencies, in milliseconds.
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
 fn free_port() -> Result<u16> {
@@ -185,8 +258,9 @@ fn start_hotline(bin: &Path) -> Result<Target> {
         .to_owned();
     Ok(Target {
         objects_url: format!("{url}/taxii2/hotline/collections/{id}/objects/"),
+        baseline_url: Some(format!("{url}/healthz")),
         auth: basic("bench", &token),
-        _process: process,
+        process,
         _dir: dir,
     })
 }
@@ -246,7 +320,10 @@ fn start_medallion(python: &Path, page: usize) -> Result<Target> {
         .parent()
         .map(|p| p.join("medallion"))
         .ok_or_else(|| anyhow!("no medallion next to {}", python.display()))?;
-    let child = Command::new(&medallion)
+    // Run the entry script through the venv's interpreter rather than by its `#!` line: a
+    // venv that was moved (or a copied target/) keeps a shebang naming its old place.
+    let child = Command::new(python)
+        .arg(&medallion)
         .args([
             "--host",
             "127.0.0.1",
@@ -264,8 +341,10 @@ fn start_medallion(python: &Path, page: usize) -> Result<Target> {
     wait_listening(port, "medallion")?;
     Ok(Target {
         objects_url: format!("http://127.0.0.1:{port}/api1/collections/{COLLECTION}/objects/"),
+        // Its pages take seconds: a baseline between them would only double the run.
+        baseline_url: None,
         auth: basic("bench", "bench"),
-        _process: process,
+        process,
         _dir: dir,
     })
 }
@@ -338,16 +417,43 @@ fn measure(
             );
         }
         done += k;
+        if n >= 100_000 && done % (n / 10).max(1) < k {
+            eprintln!(
+                "{name}: {done} of {n} objects posted in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         if budget.is_some_and(|b| started.elapsed() > b) {
             bail!("{name}: ingesting {n} objects took longer than the budget");
         }
     }
     let post = started.elapsed();
+    std::thread::sleep(Duration::from_millis(args.settle_ms));
     let mut latencies = Vec::new();
+    // (pass, page, started since paging began, latency)
+    let mut samples: Vec<(usize, usize, Duration, Duration)> = Vec::new();
+    let mut tiny = Vec::new();
+    let mut baseline = Vec::new();
     let mut first_pass = Duration::ZERO;
-    for pass in 0..args.passes {
+    let paging = Instant::now();
+    let pid = t.process.0.id();
+    let usage = || {
+        Some((
+            machine_busy_seconds()?,
+            cpu_seconds(pid)?,
+            cpu_seconds(std::process::id())?,
+        ))
+    };
+    let usage_before = usage();
+    let passes = if t.baseline_url.is_some() {
+        args.passes
+    } else {
+        args.medallion_passes
+    };
+    for pass in 0..passes {
         let t0 = Instant::now();
         let mut seen = 0;
+        let mut page = 0;
         let mut next: Option<String> = None;
         loop {
             // Cursors are base64url: safe in a query string as they are.
@@ -367,9 +473,20 @@ fn measure(
                 bail!("{name}: GET answered {}", r.status());
             }
             let body = r.bytes()?;
-            latencies.push(p0.elapsed());
+            let took = p0.elapsed();
+            latencies.push(took);
+            samples.push((pass, page, p0 - paging, took));
+            page += 1;
             let v: serde_json::Value = serde_json::from_slice(&body)?;
             seen += v["objects"].as_array().map_or(0, Vec::len);
+            if let Some(b) = &t.baseline_url {
+                tiny.push(timed_get(
+                    &http,
+                    &format!("{}?limit=1", t.objects_url),
+                    &t.auth,
+                )?);
+                baseline.push(timed_get(&http, b, &t.auth)?);
+            }
             if v["more"] == true {
                 next = v["next"].as_str().map(str::to_owned);
                 if next.is_none() {
@@ -388,12 +505,62 @@ fn measure(
         if pass == 0 {
             first_pass = t0.elapsed();
         }
+        if n >= 100_000 {
+            eprintln!(
+                "{name}: paging pass {} of {passes} done in {:.1} s",
+                pass + 1,
+                t0.elapsed().as_secs_f64()
+            );
+        }
     }
-    latencies.sort();
-    let pct = |p: f64| {
-        let rank = ((p / 100.0) * latencies.len() as f64).ceil().max(1.0) as usize;
-        latencies[rank - 1].as_secs_f64() * 1000.0
+    let timed = paging.elapsed().as_secs_f64();
+    let others_busy_cores = usage_before
+        .zip(usage())
+        .map(|(a, b)| ((b.0 - a.0) - (b.1 - a.1) - (b.2 - a.2)).max(0.0) / timed);
+    // The server's CPU per page: extra passes without baselines, at least 500 pages, so the
+    // 10 ms clock ticks of /proc are small against the total.
+    let pages_per_pass = n.div_ceil(args.page).max(1);
+    // (Not for medallion, whose pages take seconds.)
+    let cpu_passes = if t.baseline_url.is_some() {
+        500usize.div_ceil(pages_per_pass)
+    } else {
+        0
     };
+    let cpu_before = cpu_seconds(pid);
+    for _ in 0..cpu_passes {
+        let mut next: Option<String> = None;
+        loop {
+            let url = match &next {
+                None => format!("{}?limit={}", t.objects_url, args.page),
+                Some(c) => format!("{}?limit={}&next={c}", t.objects_url, args.page),
+            };
+            let body = http
+                .get(url)
+                .header("authorization", &t.auth)
+                .header("accept", MEDIA)
+                .send()?
+                .error_for_status()?
+                .bytes()?;
+            let v: serde_json::Value = serde_json::from_slice(&body)?;
+            match (v["more"] == true, v["next"].as_str()) {
+                (true, Some(c)) => next = Some(c.to_owned()),
+                _ => break,
+            }
+        }
+        if budget.is_some_and(|b| paging.elapsed() > 2 * b) {
+            break;
+        }
+    }
+    let cpu_after = cpu_seconds(pid);
+    let server_cpu_per_page_ms = cpu_before
+        .zip(cpu_after)
+        .filter(|_| cpu_passes > 0)
+        .map(|(a, b)| (b - a) * 1000.0 / (cpu_passes * pages_per_pass) as f64);
+    latencies.sort();
+    tiny.sort();
+    baseline.sort();
+    samples.sort_by_key(|s| std::cmp::Reverse(s.3));
+    let opt = |v: &[Duration], p: f64| (!v.is_empty()).then(|| percentile(v, p));
     Ok(Figures {
         server: name,
         objects: n,
@@ -401,15 +568,50 @@ fn measure(
         post_per_sec: n as f64 / post.as_secs_f64(),
         page_secs: first_pass.as_secs_f64(),
         page_per_sec: n as f64 / first_pass.as_secs_f64(),
-        page_p50_ms: pct(50.0),
-        page_p99_ms: pct(99.0),
+        page_p50_ms: percentile(&latencies, 50.0),
+        page_p99_ms: percentile(&latencies, 99.0),
+        page_max_ms: percentile(&latencies, 100.0),
         pages_timed: latencies.len(),
+        tiny_page_p50_ms: opt(&tiny, 50.0),
+        tiny_page_p99_ms: opt(&tiny, 99.0),
+        baseline_p50_ms: opt(&baseline, 50.0),
+        baseline_p99_ms: opt(&baseline, 99.0),
+        server_cpu_per_page_ms,
+        others_busy_cores,
+        slowest: samples
+            .iter()
+            .take(5)
+            .map(|(pass, page, at, took)| {
+                (
+                    *pass,
+                    *page,
+                    at.as_secs_f64() * 1000.0,
+                    took.as_secs_f64() * 1000.0,
+                )
+            })
+            .collect(),
     })
 }
 
-fn show(f: &Figures) {
+/// One timed GET whose body is read completely; fails unless it answers 2xx.
+fn timed_get(http: &reqwest::blocking::Client, url: &str, auth: &str) -> Result<Duration> {
+    let t0 = Instant::now();
+    let r = http
+        .get(url)
+        .header("authorization", auth)
+        .header("accept", MEDIA)
+        .send()
+        .with_context(|| format!("GET {url}"))?;
+    if !r.status().is_success() {
+        bail!("GET {url} answered {}", r.status());
+    }
+    r.bytes()?;
+    Ok(t0.elapsed())
+}
+
+fn show(f: &Figures, json: bool) {
     println!(
-        "{:<9} {:>9} objects: POST {:>8.2} s ({:>9.0} obj/s)  page {:>8.2} s ({:>9.0} obj/s)  page GET p50 {:>8.1} ms p99 {:>8.1} ms ({} pages)",
+        "{:<9} {:>9} objects: POST {:>8.2} s ({:>9.0} obj/s)  page {:>8.2} s ({:>9.0} obj/s)  page GET p50 {:>8.1} ms p99 {:>8.1} ms max {:>8.1} ms ({} pages)",
         f.server,
         f.objects,
         f.post_secs,
@@ -418,8 +620,37 @@ fn show(f: &Figures) {
         f.page_per_sec,
         f.page_p50_ms,
         f.page_p99_ms,
+        f.page_max_ms,
         f.pages_timed
     );
+    if let (Some(t50), Some(t99), Some(b50), Some(b99)) = (
+        f.tiny_page_p50_ms,
+        f.tiny_page_p99_ms,
+        f.baseline_p50_ms,
+        f.baseline_p99_ms,
+    ) {
+        println!(
+            "{:<9} {:>9} baselines after each page: 1-object page p50 {t50:.2} ms p99 {t99:.2} ms; GET /healthz p50 {b50:.2} ms p99 {b99:.2} ms",
+            "", ""
+        );
+    }
+    if let Some(c) = f.server_cpu_per_page_ms {
+        println!(
+            "{:<9} {:>9} server CPU per page: {c:.2} ms; other processes kept {:.2} of the machine's cores busy meanwhile",
+            "",
+            "",
+            f.others_busy_cores.unwrap_or(f64::NAN)
+        );
+    }
+    let slow: Vec<String> = f
+        .slowest
+        .iter()
+        .map(|(pass, page, at, ms)| format!("{ms:.1} ms (pass {pass}, page {page}, at {at:.0} ms)"))
+        .collect();
+    println!("{:<9} {:>9} slowest pages: {}", "", "", slow.join(", "));
+    if json {
+        println!("{}", serde_json::to_string(f).unwrap_or_default());
+    }
 }
 
 /// Runs the comparison.
@@ -433,7 +664,7 @@ pub fn run(args: &Args) -> Result<()> {
         .python
         .clone()
         .unwrap_or_else(|| root.join("target/taxii-venv/bin/python"));
-    if !python.exists() {
+    if !args.hotline_only && !python.exists() {
         return Err(interop::MissingPrerequisite::new(
             format!("{} (medallion 3.0, installed by .ci/run)", python.display()),
             "python3-venv",
@@ -441,11 +672,11 @@ pub fn run(args: &Args) -> Result<()> {
         .into());
     }
     let budget = Duration::from_secs(args.budget_secs);
-    let mut medallion_ok = true;
+    let mut medallion_ok = !args.hotline_only;
     let mut last_pair: Option<(Figures, Figures)> = None;
     for &n in &args.sizes {
         let h = measure("hotline", &start_hotline(&hotline)?, n, args, None)?;
-        show(&h);
+        show(&h, args.json);
         if medallion_ok {
             match measure(
                 "medallion",
@@ -455,7 +686,7 @@ pub fn run(args: &Args) -> Result<()> {
                 Some(budget),
             ) {
                 Ok(m) => {
-                    show(&m);
+                    show(&m, args.json);
                     last_pair = Some((h.clone(), m));
                 }
                 Err(e) => {
@@ -468,13 +699,13 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     if let Some(n) = args.large {
-        show(&measure(
-            "hotline",
-            &start_hotline(&hotline)?,
-            n,
-            args,
-            None,
-        )?);
+        show(
+            &measure("hotline", &start_hotline(&hotline)?, n, args, None)?,
+            args.json,
+        );
+    }
+    if args.hotline_only {
+        return Ok(());
     }
     match last_pair {
         Some((h, m)) => {

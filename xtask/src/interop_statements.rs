@@ -515,6 +515,10 @@ fn tamper_cases(
         "case 1 update",
     )?;
     let delivered = find(&|t| t.contains("\nkind delivered\n"), "delivered")?;
+    let shared = find(
+        &|t| t.contains("\nkind shared\n") && t.contains("\nauthor operator\n"),
+        "shared statement recorded by the operator",
+    )?;
     // Keys as note names them in errors: name+hash.
     let key_id = |text: &str| -> Result<String> {
         let vkey = key_line(text, "party-key")?;
@@ -575,6 +579,27 @@ fn tamper_cases(
             at: Some(delivered),
             expect: vec![format!("invalid signature for key {operator}")],
         },
+        // Zero objects are no publication and an age file is never empty: hotline-core
+        // refuses these values too (crates/hotline-core/tests/hotline.rs), and the checker
+        // judges the text before the signatures, so the message names the value.
+        StatementTamper {
+            what: format!("entry {shared} (a TAXII publication) with objects-count 0"),
+            bytes: with_value(&texts[shared], "objects-count", "0")?,
+            at: Some(shared),
+            expect: vec!["objects-count \"0\" is not a positive canonical decimal".to_owned()],
+        },
+        StatementTamper {
+            what: format!("entry {shared} (a TAXII publication) with objects-size 0"),
+            bytes: with_value(&texts[shared], "objects-size", "0")?,
+            at: Some(shared),
+            expect: vec!["objects-size \"0\" is not a positive canonical decimal".to_owned()],
+        },
+        StatementTamper {
+            what: format!("entry {request} (the emergency request) with payload-size 0"),
+            bytes: with_value(&texts[request], "payload-size", "0")?,
+            at: Some(request),
+            expect: vec!["payload-size \"0\" is not a positive canonical decimal".to_owned()],
+        },
         StatementTamper {
             what: format!(
                 "entry {update} (an update signed with us-cisa's old key) replayed after the rotation"
@@ -608,6 +633,16 @@ fn key_line(text: &str, key: &str) -> Result<String> {
         .find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix(' ')))
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("no {key} line in {text:?}"))
+}
+
+/// The statement with the value of its `key` line replaced by `value`.
+fn with_value(text: &str, key: &str, value: &str) -> Result<Vec<u8>> {
+    let old = key_line(text, key)?;
+    replace_once(
+        text,
+        &format!("\n{key} {old}\n"),
+        &format!("\n{key} {value}\n"),
+    )
 }
 
 fn replace_once(text: &str, from: &str, to: &str) -> Result<Vec<u8>> {

@@ -127,6 +127,8 @@ fn print(what: &str, r: &FsckReport, seconds: f64, json: bool) {
                 "tiles": r.tiles,
                 "checkpoints": r.checkpoints,
                 "payloads": r.payloads,
+                "taxii_publications": r.taxii_publications,
+                "taxii_objects": r.taxii_objects,
                 "root": root,
                 "seconds": seconds,
                 "problems": r.problems,
@@ -142,14 +144,22 @@ fn print(what: &str, r: &FsckReport, seconds: f64, json: bool) {
         println!("… and {} more problem(s)", r.more_problems);
     }
     println!(
-        "{} {what}: {} entries, {} bundles, {} tiles, {} checkpoints, {} payloads checked in \
-         {seconds:.2}s{}",
+        "{} {what}: {} entries, {} bundles, {} tiles, {} checkpoints, {} payloads{} checked \
+         in {seconds:.2}s{}",
         if r.ok() { "ok" } else { "FAILED" },
         r.entries,
         r.bundles,
         r.tiles,
         r.checkpoints,
         r.payloads,
+        if r.taxii_publications + r.taxii_objects > 0 {
+            format!(
+                ", {} TAXII publications, {} TAXII objects",
+                r.taxii_publications, r.taxii_objects
+            )
+        } else {
+            String::new()
+        },
         root.map(|r| format!("; root {r}")).unwrap_or_default()
     );
 }

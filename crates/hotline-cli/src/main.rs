@@ -580,6 +580,9 @@ fn run(cli: Cli) -> Result<()> {
                     r.status_id,
                     r.receipt_file.display()
                 );
+                for n in &r.notes {
+                    println!("note: {n}");
+                }
             }
             Ok(())
         }
@@ -742,26 +745,52 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// `hotline stix validate`: every broken rule, one a line (or one JSON object a line).
+/// `hotline stix validate`: every broken rule, one a line (or one JSON object a line); for a
+/// valid bundle, a note for each value outside an open vocabulary (never an error).
 fn stix_validate(file: &std::path::Path, json: bool) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let errors = match hotline_stix::Bundle::parse(&bytes) {
         Ok(b) => {
+            let notes = b.notes();
             if json {
                 let tlp = b.tlp().map(|t| t.to_string());
+                let notes: Vec<serde_json::Value> = notes
+                    .iter()
+                    .map(|n| {
+                        serde_json::json!({
+                            "object": n.subject.to_string(),
+                            "path": n.path,
+                            "value": n.value,
+                            "vocabulary": n.vocabulary,
+                            "note": n.to_string(),
+                        })
+                    })
+                    .collect();
                 println!(
                     "{}",
-                    serde_json::json!({ "ok": true, "objects": b.objects.len(), "tlp": tlp })
+                    serde_json::json!({
+                        "ok": true,
+                        "objects": b.objects.len(),
+                        "tlp": tlp,
+                        "notes": notes,
+                    })
                 );
             } else {
                 let tlp = b
                     .tlp()
                     .map_or_else(|| "no TLP marking".to_owned(), |t| t.to_string());
                 println!(
-                    "{}: valid STIX 2.1, {} objects, {tlp}",
+                    "{}: valid STIX 2.1, {} objects, {tlp}{}",
                     file.display(),
-                    b.objects.len()
+                    b.objects.len(),
+                    match notes.len() {
+                        0 => String::new(),
+                        n => format!("; {n} note(s) on open-vocabulary values"),
+                    }
                 );
+                for n in &notes {
+                    println!("note: {n}");
+                }
             }
             return Ok(());
         }

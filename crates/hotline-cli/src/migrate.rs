@@ -119,6 +119,8 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
                 "checkpoints": stats.checkpoints,
                 "payloads": stats.payloads,
                 "credentials": stats.credentials,
+                "taxii_publications": stats.taxii_publications,
+                "taxii_objects": stats.taxii_objects,
                 "root_before": before.as_ref().map(|b| &b.1),
                 "root_after": after,
                 "problems": report.problems,
@@ -128,7 +130,7 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
     } else {
         println!(
             "copied {} → {}: {} entries, {} bundles, {} tiles, {} checkpoints, {} payloads, {} \
-             credentials in {seconds:.2}s",
+             credentials, {} TAXII publications with {} objects in {seconds:.2}s",
             describe(&args.from),
             describe(&args.to),
             stats.size,
@@ -136,7 +138,9 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
             stats.tiles,
             stats.checkpoints,
             stats.payloads,
-            stats.credentials
+            stats.credentials,
+            stats.taxii_publications,
+            stats.taxii_objects
         );
         println!(
             "root before: {}",

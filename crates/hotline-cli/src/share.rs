@@ -48,6 +48,9 @@ pub struct ShareReport {
     pub status_id: String,
     /// Where the receipt was saved.
     pub receipt_file: PathBuf,
+    /// Values outside STIX open vocabularies: published as they are, but worth knowing
+    /// (`hotline_stix::StixNote`).
+    pub notes: Vec<String>,
 }
 
 /// Runs `hotline share`.
@@ -131,5 +134,6 @@ pub fn run(officer: &Officer, args: &ShareArgs) -> Result<ShareReport> {
         index: receipt.receipt.index,
         status_id: status["id"].as_str().unwrap_or_default().to_owned(),
         receipt_file,
+        notes: bundle.notes().iter().map(ToString::to_string).collect(),
     })
 }

@@ -114,3 +114,67 @@ fn send_refuses_evidence_that_is_not_a_stix_bundle_and_sends_nothing() {
     sb.run_ok(&send_args(&good));
     assert_eq!(log_size(&url), before + 1);
 }
+
+/// `hotline stix validate`: broken rules fail with each one named; a value outside an open
+/// vocabulary is no error, only a note (text and `--json`).
+#[test]
+fn stix_validate_names_broken_rules_and_notes_open_vocabulary_values() {
+    let sb = Sandbox::new();
+    let indicator = |types: &str, created: &str| {
+        format!(
+            r#"{{"type": "bundle", "id": "bundle--1d0c5a52-8e4a-4e1a-9f61-7c9b0b1c2d3e", "objects": [
+  {{"type": "indicator", "spec_version": "2.1",
+   "id": "indicator--f5d1e3b2-6c2a-4d8e-9a5b-0c1d2e3f4a5b",
+   "created": "{created}", "modified": "2021-07-03T10:00:00.000Z",
+   "indicator_types": {types}, "pattern": "[ipv4-addr:value = '198.51.100.7']",
+   "pattern_type": "stix", "valid_from": "2021-07-03T10:00:00Z"}}]}}"#
+        )
+    };
+    let ok = "2021-07-03T10:00:00.000Z";
+    std::fs::write(
+        sb.path("plain.json"),
+        indicator(r#"["malicious-activity"]"#, ok),
+    )
+    .unwrap();
+    std::fs::write(
+        sb.path("open.json"),
+        indicator(r#"["malicious-activity", "ransomware-c2"]"#, ok),
+    )
+    .unwrap();
+    std::fs::write(
+        sb.path("broken.json"),
+        indicator(r#"["ransomware-c2"]"#, "2021-07-04T10:00:00.000Z"),
+    )
+    .unwrap();
+
+    let out = sb.run_ok(&["stix", "validate", "plain.json"]);
+    assert!(
+        out.contains("valid STIX 2.1, 1 objects") && !out.contains("note"),
+        "{out}"
+    );
+    let out = sb.run_ok(&["stix", "validate", "open.json"]);
+    assert!(
+        out.contains("valid STIX 2.1") && out.contains("1 note(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "note: indicator--f5d1e3b2-6c2a-4d8e-9a5b-0c1d2e3f4a5b: objects[0].indicator_types[1]: \
+             \"ransomware-c2\" is not in indicator-type-ov"
+        ),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&sb.run_ok(&["--json", "stix", "validate", "open.json"])).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["notes"][0]["vocabulary"], "indicator-type-ov", "{v}");
+    assert_eq!(v["notes"][0]["value"], "ransomware-c2", "{v}");
+    assert_eq!(v["notes"].as_array().unwrap().len(), 1, "{v}");
+    // A broken rule is an error whatever the vocabulary values.
+    let err = sb.run_err(&["stix", "validate", "broken.json"]);
+    assert!(
+        err.contains("modified must be later than or equal to created")
+            && err.contains("1 STIX error(s)"),
+        "{err}"
+    );
+}

@@ -1,9 +1,11 @@
 //! `hotline migrate`: SQLite → PostgreSQL → SQLite keeps every row and the root, and the copy
-//! serves.
+//! serves — the log alone, and a hotline with TAXII collections, whose copies (and the
+//! PostgreSQL database in between) serve every TAXII resource byte for byte as the original.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod util;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use hotline_store::reader::LogView;
@@ -107,4 +109,309 @@ fn sqlite_to_postgres_to_sqlite_keeps_the_root_and_serves() {
         "d2/log.vkey",
     ]);
     assert!(out.contains(&format!("size {ENTRIES}")), "{out}");
+}
+
+const CLEAR: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// An indicator with a fixed id per `n` and version `modified`.
+fn indicator(n: u32, modified: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": format!("indicator--{n:08x}-8e4a-4e1a-9f61-7c9b0b1c2d3e"),
+        "created": "2021-07-01T10:00:00.000Z",
+        "modified": modified,
+        "name": format!("REvil C2 {n}"),
+        "pattern": format!("[ipv4-addr:value = '198.51.100.{}']", n % 250),
+        "pattern_type": "stix",
+        "valid_from": "2021-07-03T10:00:00Z",
+        "object_marking_refs": [CLEAR],
+    })
+}
+
+/// One TAXII resource as served: path, HTTP status, the TAXII headers, body.
+type Served = (String, u16, Vec<String>, Vec<u8>);
+
+/// A hotline's TAXII side as a client sees it.
+struct Taxii {
+    url: String,
+    user: String,
+    token: String,
+}
+
+impl Taxii {
+    fn new(url: &str, sb: &Sandbox, party: &str) -> Taxii {
+        Taxii {
+            url: url.to_owned(),
+            user: party.to_owned(),
+            token: std::fs::read_to_string(sb.path(&format!("{party}/token")))
+                .unwrap()
+                .trim()
+                .to_owned(),
+        }
+    }
+
+    /// GET `path`: status, the TAXII headers and the body, as served.
+    fn get(&self, path: &str) -> (u16, Vec<String>, Vec<u8>) {
+        let r = reqwest::blocking::Client::new()
+            .get(format!("{}{path}", self.url))
+            .basic_auth(&self.user, Some(&self.token))
+            .header("accept", TAXII)
+            .send()
+            .unwrap();
+        let headers = [
+            "content-type",
+            "x-taxii-date-added-first",
+            "x-taxii-date-added-last",
+        ]
+        .iter()
+        .map(|h| {
+            let v = r.headers().get(*h).map(|v| v.to_str().unwrap().to_owned());
+            format!("{h}: {}", v.unwrap_or_default())
+        })
+        .collect();
+        (r.status().as_u16(), headers, r.bytes().unwrap().to_vec())
+    }
+
+    fn post(&self, collection: &str, objects: Vec<serde_json::Value>) -> serde_json::Value {
+        let r = reqwest::blocking::Client::new()
+            .post(format!(
+                "{}/taxii2/hotline/collections/{collection}/objects/",
+                self.url
+            ))
+            .basic_auth(&self.user, Some(&self.token))
+            .header("accept", TAXII)
+            .header("content-type", TAXII)
+            .body(serde_json::to_vec(&serde_json::json!({ "objects": objects })).unwrap())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().unwrap();
+        assert_eq!(status, 202, "{body}");
+        body
+    }
+
+    fn collections(&self) -> Vec<(String, String)> {
+        let (status, _, body) = self.get("/taxii2/hotline/collections/");
+        assert_eq!(status, 200);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["alias"].as_str().unwrap().to_owned(),
+                    c["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every TAXII resource of every collection, as served: the collections, each one's
+    /// pages (7 objects a page, following `next`) with each version filter, the manifest,
+    /// each object and its versions, and the status resources `statuses`. Returns them with
+    /// the number of distinct objects seen.
+    fn everything(&self, statuses: &[String]) -> (Vec<Served>, usize) {
+        let mut out = Vec::new();
+        let mut record = |path: String| {
+            let (status, headers, body) = self.get(&path);
+            assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+            out.push((path, status, headers, body.clone()));
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+        };
+        record("/taxii2/hotline/collections/".to_owned());
+        let mut ids = std::collections::BTreeSet::new();
+        for (_, c) in self.collections() {
+            let base = format!("/taxii2/hotline/collections/{c}");
+            record(format!("{base}/"));
+            for filter in ["", "&match[version]=all", "&match[version]=first"] {
+                let mut next = String::new();
+                loop {
+                    let page = record(format!("{base}/objects/?limit=7{filter}{next}"));
+                    for o in page["objects"].as_array().into_iter().flatten() {
+                        ids.insert((c.clone(), o["id"].as_str().unwrap().to_owned()));
+                    }
+                    match page["next"].as_str() {
+                        Some(n) if page["more"] == true => next = format!("&next={n}"),
+                        _ => break,
+                    }
+                }
+            }
+            record(format!("{base}/manifest/?match[version]=all"));
+        }
+        for (c, id) in &ids {
+            let base = format!("/taxii2/hotline/collections/{c}/objects/{id}");
+            record(format!("{base}/?match[version]=all"));
+            record(format!("{base}/versions/"));
+        }
+        for sid in statuses {
+            record(format!("/taxii2/hotline/status/{sid}/"));
+        }
+        (out, ids.len())
+    }
+}
+
+fn json_of(out: &str) -> serde_json::Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn a_hotline_with_taxii_collections_migrates_there_and_back_and_serves_the_same_bytes() {
+    let Some(schema) = Schema::new() else { return };
+    let sb = Sandbox::new();
+    sb.run_ok(&["init", "--dir", "hl", "--origin", "migrate-taxii.test/log"]);
+    let server = sb.serve("hl");
+    util::register_party(&sb, &server.url, "us-cisa", "US");
+    util::register_party(&sb, &server.url, "ru-nkcki", "RU");
+    let cisa = Taxii::new(&server.url, &sb, "us-cisa");
+    let nkcki = Taxii::new(&server.url, &sb, "ru-nkcki");
+    let ids: std::collections::HashMap<String, String> = cisa.collections().into_iter().collect();
+
+    // The party's own signed statement (hotline share) and the operator's records of plain
+    // TAXII POSTs; versions added out of order, and one repeated, so the version marks matter.
+    let green = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../interop/taxii/cases/indicator-tlp2-green.json");
+    sb.run_ok(&[
+        "--config",
+        "us-cisa/config.toml",
+        "share",
+        green.to_str().unwrap(),
+        "--collection",
+        "own",
+    ]);
+    let (v0, v1, v2) = (
+        "2021-07-02T10:00:00.000Z",
+        "2021-07-03T10:00:00.000Z",
+        "2021-07-04T10:00:00.000Z",
+    );
+    let mut statuses = Vec::new();
+    let mut post = |who: &Taxii, alias: &str, objects| {
+        let status = who.post(&ids[alias], objects);
+        statuses.push(status["id"].as_str().unwrap().to_owned());
+    };
+    post(&cisa, "shared", (0..30).map(|n| indicator(n, v1)).collect());
+    post(&nkcki, "shared", (0..5).map(|n| indicator(n, v2)).collect());
+    post(
+        &nkcki,
+        "shared",
+        (3..8)
+            .map(|n| indicator(n, v0))
+            .chain([indicator(9, v1)])
+            .collect(),
+    );
+    post(
+        &cisa,
+        "public",
+        (100..103).map(|n| indicator(n, v1)).collect(),
+    );
+    post(
+        &nkcki,
+        "ru-nkcki",
+        (200..210).map(|n| indicator(n, v1)).collect(),
+    );
+    let (before, objects) = cisa.everything(&statuses);
+    assert_eq!(objects, 2 + 30 + 3 + 10, "distinct objects per collection");
+    server.stop();
+    let fsck_before = json_of(&sb.run_ok(&["fsck", "--dir", "hl", "--json"]));
+    assert_eq!(fsck_before["ok"], true, "{fsck_before}");
+    assert_eq!(fsck_before["taxii_publications"], 6, "{fsck_before}");
+    // 2 + 30 + 5 + (5 older versions + 1 repeat, kept once) + 3 + 10 rows.
+    assert_eq!(
+        fsck_before["taxii_objects"],
+        2 + 30 + 5 + 5 + 3 + 10,
+        "{fsck_before}"
+    );
+
+    // There: the copy in PostgreSQL passes fsck (migrate checks it) with every TAXII row.
+    let there = json_of(&sb.run_ok(&["migrate", "--from", "hl", "--to", &schema.url, "--json"]));
+    assert_eq!(there["ok"], true, "{there}");
+    assert_eq!(there["taxii_publications"], 6, "{there}");
+    assert_eq!(
+        there["taxii_objects"], fsck_before["taxii_objects"],
+        "{there}"
+    );
+    // A hotline served from that database (a data directory naming it) serves the same bytes.
+    std::fs::create_dir(sb.path("pg")).unwrap();
+    for f in ["log.key", "log.vkey", "operator.key", "operator.token"] {
+        std::fs::copy(sb.path(&format!("hl/{f}")), sb.path(&format!("pg/{f}"))).unwrap();
+    }
+    std::fs::write(sb.path("pg/database.url"), format!("{}\n", schema.url)).unwrap();
+    for f in [
+        "pg",
+        "pg/log.key",
+        "pg/operator.key",
+        "pg/operator.token",
+        "pg/database.url",
+    ] {
+        let mode = if f == "pg" { 0o700 } else { 0o600 };
+        std::fs::set_permissions(
+            sb.path(f),
+            std::os::unix::fs::PermissionsExt::from_mode(mode),
+        )
+        .unwrap();
+    }
+    let server = sb.serve("pg");
+    let (on_pg, _) = Taxii::new(&server.url, &sb, "us-cisa").everything(&statuses);
+    assert_same(&before, &on_pg, "PostgreSQL");
+    server.stop();
+
+    // And back: a new data directory, checked, serving the same bytes once it has the keys.
+    let back = json_of(&sb.run_ok(&["migrate", "--from", &schema.url, "--to", "hl2", "--json"]));
+    assert_eq!(back["ok"], true, "{back}");
+    assert_eq!(back["root_after"], there["root_before"], "{back}");
+    assert_eq!(
+        back["taxii_objects"], fsck_before["taxii_objects"],
+        "{back}"
+    );
+    let fsck_after = json_of(&sb.run_ok(&["fsck", "--dir", "hl2", "--json"]));
+    for k in [
+        "ok",
+        "entries",
+        "payloads",
+        "root",
+        "taxii_publications",
+        "taxii_objects",
+    ] {
+        assert_eq!(fsck_after[k], fsck_before[k], "{k}");
+    }
+    for f in ["log.key", "operator.key", "operator.token"] {
+        std::fs::copy(sb.path(&format!("hl/{f}")), sb.path(&format!("hl2/{f}"))).unwrap();
+    }
+    let server = sb.serve("hl2");
+    let cisa2 = Taxii::new(&server.url, &sb, "us-cisa");
+    let (after, _) = cisa2.everything(&statuses);
+    assert_same(&before, &after, "SQLite, back");
+
+    // The copy keeps working: a newer version of an object becomes its last one.
+    let v3 = "2021-07-05T10:00:00.000Z";
+    cisa2.post(&ids["shared"], vec![indicator(4, v3)]);
+    let (_, _, body) = cisa2.get(&format!(
+        "/taxii2/hotline/collections/{}/objects/{}/",
+        ids["shared"],
+        indicator(4, v3)["id"].as_str().unwrap()
+    ));
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page["objects"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["objects"][0]["modified"], v3, "{page}");
+    server.stop();
+    let fsck_last = json_of(&sb.run_ok(&["fsck", "--dir", "hl2", "--json"]));
+    assert_eq!(fsck_last["ok"], true, "{fsck_last}");
+}
+
+/// The same resources, byte for byte (status, TAXII headers and body), in the same order.
+fn assert_same(a: &[Served], b: &[Served], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: another number of resources");
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.0, y.0, "{what}");
+        assert_eq!((x.1, &x.2), (y.1, &y.2), "{what}: {}", x.0);
+        assert!(
+            x.3 == y.3,
+            "{what}: {} differs:\n{}\n---\n{}",
+            x.0,
+            String::from_utf8_lossy(&x.3),
+            String::from_utf8_lossy(&y.3)
+        );
+    }
 }

@@ -54,7 +54,14 @@ fn python() -> Option<PathBuf> {
 }
 
 fn run_python(py: &Path, args: &[&str]) -> String {
-    let out = Command::new(py).args(args).output().unwrap();
+    // A fixed hash seed: stix2-generator draws from sets, whose order follows Python's
+    // per-process string hashing, so without it every run made another corpus (a faker MIME
+    // type the validator does not know turned up in some runs only).
+    let out = Command::new(py)
+        .env("PYTHONHASHSEED", "0")
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{} {}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -172,6 +179,10 @@ fn stix2_validator_and_hotline_judge_the_corpus_alike_or_the_difference_is_expla
         .collect();
     let verdicts = std::fs::read_to_string(dir.path().join("verdicts.jsonl")).unwrap();
     let (mut total, mut valid, mut agree) = (0, 0, 0);
+    // Open vocabularies: where both accept a bundle, hotline's notes and the validator's
+    // warnings must name the same (object, vocabulary) pairs, or the difference is explained.
+    let (mut noted, mut warned) = (0, 0);
+    let mut note_rows = String::new();
     let mut report = String::from(
         "# hotline-stix vs stix2-validator: the differential corpus\n\n\
          | case | stix2-validator | hotline | first error of the refusing side | explained by |\n\
@@ -186,6 +197,48 @@ fn stix2_validator_and_hotline_judge_the_corpus_alike_or_the_difference_is_expla
         let ours = hotline_stix::Bundle::parse(&bytes);
         total += 1;
         valid += usize::from(theirs);
+        if let (Ok(b), true) = (&ours, theirs) {
+            let mine: std::collections::BTreeSet<(String, String)> = b
+                .notes()
+                .iter()
+                .map(|n| (n.subject.to_string(), n.vocabulary.to_owned()))
+                .collect();
+            let their: std::collections::BTreeSet<(String, String)> = v["vocab_warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| {
+                    (
+                        w[0].as_str().unwrap().to_owned(),
+                        w[1].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            noted += mine.len();
+            warned += their.len();
+            for (direction, pairs) in [
+                ("note-hotline-only", mine.difference(&their)),
+                ("warning-validator-only", their.difference(&mine)),
+            ] {
+                for (object, vocabulary) in pairs {
+                    let what = format!("{object}: {vocabulary}");
+                    let because = match explained
+                        .iter_mut()
+                        .find(|x| x.direction == direction && what.contains(&x.contains))
+                    {
+                        Some(x) => {
+                            x.seen += 1;
+                            x.contains.clone()
+                        }
+                        None => {
+                            unexplained.push(format!("{name} ({direction}): {what}"));
+                            "**unexplained**".to_owned()
+                        }
+                    };
+                    note_rows.push_str(&format!("| {name} | {direction} | {what} | {because} |\n"));
+                }
+            }
+        }
         if ours.is_ok() == theirs {
             agree += 1;
             continue;
@@ -221,8 +274,94 @@ fn stix2_validator_and_hotline_judge_the_corpus_alike_or_the_difference_is_expla
                 .collect::<String>()
         ));
     }
+    // The vocabularies themselves: hotline's lists are the spec's (as the stix2 library, which
+    // is generated from it, has them); the validator's and the properties using each, as
+    // hotline's, or explained.
+    let tables: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("vocabularies.json")).unwrap(),
+    )
+    .unwrap();
+    let ours_by_name: std::collections::BTreeMap<&str, &hotline_stix::vocab::OpenVocabulary> =
+        hotline_stix::vocab::VOCABULARIES
+            .iter()
+            .map(|v| (v.name, *v))
+            .collect();
+    let set = |v: &Value| -> std::collections::BTreeSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let tables = tables.as_object().unwrap();
+    assert_eq!(
+        tables.keys().map(String::as_str).collect::<Vec<_>>(),
+        ours_by_name.keys().copied().collect::<Vec<_>>(),
+        "hotline and the corpus know other open vocabularies"
+    );
+    let mut vocab_rows = String::new();
+    for (name, t) in tables {
+        let ours: std::collections::BTreeSet<String> = ours_by_name[name.as_str()]
+            .values
+            .iter()
+            .map(|v| (*v).to_owned())
+            .collect();
+        assert_eq!(
+            ours,
+            set(&t["stix2"]),
+            "{name}: hotline's values are not the spec's"
+        );
+        let theirs = set(&t["validator"]);
+        let mut differences: Vec<(String, String)> = Vec::new();
+        for v in theirs.difference(&ours) {
+            differences.push(("vocabulary-validator-only".into(), format!("{name}: {v}")));
+        }
+        for v in ours.difference(&theirs) {
+            differences.push(("vocabulary-hotline-only".into(), format!("{name}: {v}")));
+        }
+        let their_uses: std::collections::BTreeSet<(String, String)> = t["uses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(ty, props)| set(props).into_iter().map(move |p| (ty.clone(), p)))
+            .collect();
+        let our_uses: std::collections::BTreeSet<(String, String)> = hotline_stix::vocab::USES
+            .iter()
+            .filter(|u| u.2.name == name)
+            .map(|u| (u.0.to_owned(), u.1.to_owned()))
+            .collect();
+        for (ty, p) in their_uses.difference(&our_uses) {
+            differences.push(("uses-validator-only".into(), format!("{name}: {ty}.{p}")));
+        }
+        for (ty, p) in our_uses.difference(&their_uses) {
+            differences.push(("uses-hotline-only".into(), format!("{name}: {ty}.{p}")));
+        }
+        for (direction, what) in differences {
+            let because = match explained
+                .iter_mut()
+                .find(|x| x.direction == direction && what.contains(&x.contains))
+            {
+                Some(x) => {
+                    x.seen += 1;
+                    x.contains.clone()
+                }
+                None => {
+                    unexplained.push(format!("vocabularies ({direction}): {what}"));
+                    "**unexplained**".to_owned()
+                }
+            };
+            vocab_rows.push_str(&format!("| {direction} | {what} | {because} |\n"));
+        }
+    }
     report.push_str(&format!(
-        "\n{total} cases ({valid} valid by stix2-validator); {agree} judged alike.\n\n## Explanations\n\n"
+        "\n{total} cases ({valid} valid by stix2-validator); {agree} judged alike.\n\n\
+         ## Open vocabularies\n\nWhere both accept a case: {noted} hotline note(s) and {warned} \
+         validator warning(s) about values outside an open vocabulary, as (object, vocabulary) \
+         pairs; the pairs only one side gives:\n\n| case | side | object: vocabulary | \
+         explained by |\n| --- | --- | --- | --- |\n{note_rows}\nThe vocabularies and the \
+         properties using them, where stix2-validator's tables differ from hotline's (which are \
+         the spec's, as the stix2 library has them):\n\n| difference | what | explained by |\n\
+         | --- | --- | --- |\n{vocab_rows}\n## Explanations\n\n"
     ));
     for x in &explained {
         report.push_str(&format!(
@@ -234,6 +373,10 @@ fn stix2_validator_and_hotline_judge_the_corpus_alike_or_the_difference_is_expla
     std::fs::write(&path, &report).unwrap();
     eprintln!("differential report: {}", path.display());
     assert!(total >= 300, "the corpus is too small: {total}");
+    assert!(
+        noted >= 20 && warned >= 20,
+        "the corpus probes too few open-vocabulary values: {noted} notes, {warned} warnings"
+    );
     assert!(
         valid >= 100 && total - valid >= 100,
         "the corpus needs valid and invalid cases: {valid} of {total} valid"

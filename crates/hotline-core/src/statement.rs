@@ -695,9 +695,20 @@ impl Statement {
                     "a shared statement names the publishing party, never the operator".into(),
                 ));
             }
+            // docs/statements.md: the body holds at least one object, so neither is 0 (the
+            // Go checker of interop/ refuses both as well).
             if self.objects.as_ref().is_some_and(|o| o.count == 0) {
                 return Err(StatementError::Inconsistent(
-                    "a shared statement publishes at least one object".into(),
+                    "a shared statement publishes at least one object: objects-count must not \
+                     be 0"
+                        .into(),
+                ));
+            }
+            if self.objects.as_ref().is_some_and(|o| o.size == 0) {
+                return Err(StatementError::Inconsistent(
+                    "objects-size must not be 0: a body holding at least one object is never \
+                     empty"
+                        .into(),
                 ));
             }
         } else if kind.is_operator_kind() != self.author.is_operator() {
@@ -706,6 +717,11 @@ impl Statement {
             } else {
                 format!("the operator does not make {kind} statements")
             }));
+        }
+        if self.payload.as_ref().is_some_and(|p| p.size == 0) {
+            return Err(StatementError::Inconsistent(
+                "payload-size must not be 0: an age file is never empty".into(),
+            ));
         }
         if self.recipient.as_ref().is_some_and(PartyId::is_operator) {
             return Err(StatementError::Inconsistent(

@@ -754,8 +754,46 @@ fn shared_statements_by_the_party_or_recorded_by_the_operator() {
         w.hotline.check(&late),
         Err(DomainError::Revoked(_))
     ));
-    // Lines out of place are refused by the parser, as for every kind.
+    // Zero objects are no publication, and a body holding one is never empty; the parser
+    // refuses both as the Go checker does (xtask interop-statements).
+    let mut none = shared("us-cisa", None, Collection::Shared, Tlp::Green, at(90));
+    none.objects.as_mut().unwrap().count = 0;
+    assert!(
+        matches!(none.check_shape(), Err(StatementError::Inconsistent(m)) if m.contains("objects-count must not be 0")),
+    );
+    let mut empty = shared("us-cisa", None, Collection::Shared, Tlp::Green, at(90));
+    empty.objects.as_mut().unwrap().size = 0;
+    assert!(
+        matches!(empty.check_shape(), Err(StatementError::Inconsistent(m)) if m.contains("objects-size must not be 0")),
+    );
     let text = String::from_utf8_lossy(&w.log[4].bytes).into_owned();
+    for key in ["objects-count", "objects-size"] {
+        let zeroed: String = text
+            .split_inclusive('\n')
+            .map(|l| {
+                if l.starts_with(&format!("{key} ")) {
+                    format!("{key} 0\n")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        assert_ne!(zeroed, text);
+        let err = SignedStatement::parse(zeroed.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{key} must not be 0")),
+            "{key}: {err}"
+        );
+    }
+    // Likewise an empty payload: an age file never is (the Go checker refuses it too).
+    let mut empty_payload = request(&case_id(7), "us-cisa", "ru-nkcki", at(95));
+    empty_payload.payload.as_mut().unwrap().size = 0;
+    assert!(
+        matches!(empty_payload.check_shape(), Err(StatementError::Inconsistent(m)) if m.contains("payload-size must not be 0")),
+    );
+    // Lines out of place are refused by the parser, as for every kind.
     let swapped = text.replace("collection shared\n", "").replace(
         "objects-count 12\n",
         "objects-count 12\ncollection shared\n",

@@ -760,7 +760,7 @@ impl HotlineService {
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))??;
         match stored {
-            Some((_, status)) => Ok((submitted, status)),
+            Some(stored) => Ok((submitted, stored.status)),
             None => Err(ServiceError::Internal(
                 "a shared statement in the log has no stored publication".into(),
             )),

@@ -96,6 +96,12 @@ impl Bundle {
         }
     }
 
+    /// Values outside the open vocabularies their properties use (§10): allowed, so never an
+    /// error, but worth telling whoever sends them ([`crate::vocab`]).
+    pub fn notes(&self) -> Vec<crate::StixNote> {
+        crate::vocab::notes(&self.objects)
+    }
+
     /// Validates a bundle already read as JSON (duplicate keys, if any, are already lost).
     pub fn from_value(v: &Value) -> Result<Bundle, StixErrors> {
         let mut errs = Vec::new();

@@ -32,7 +32,12 @@
 //! Duplicate JSON keys are refused by [`Bundle::parse`] (a strict reader over serde's
 //! visitor); [`Bundle::from_value`] cannot see them, serde_json having kept the last value.
 //!
-//! Not checked (TODO): vocabularies (all open ones are accepted as any string), the types
+//! Open vocabularies (§10, `-ov`) are not rules: a value outside one is accepted, and
+//! [`Bundle::notes`] lists each such value as a [`StixNote`] ([`vocab`]), as
+//! `stix2-validator` warns about them.
+//!
+//! Not checked (TODO): that `mime_type` values are in IANA's media-type registry (§6.1,
+//! §6.7), the types
 //! and properties of SDOs and SCOs not listed in [`Detail`] beyond the common properties,
 //! the `objects` of observed-data (deprecated), that ANDed comparisons of one observation
 //! use one object type, and that references resolve inside the bundle (they need not).
@@ -44,6 +49,7 @@ mod object;
 pub mod pattern;
 pub mod tlp;
 mod types;
+pub mod vocab;
 
 pub use bundle::{Bundle, ENVELOPE_BUNDLE_ID, parse_json_strict};
 pub use error::{Rule, StixError, StixErrors, Subject};
@@ -53,3 +59,4 @@ pub use object::{
 pub use pattern::{Pattern, PatternError, parse_pattern};
 pub use tlp::Tlp;
 pub use types::{StixId, Timestamp, is_property_name, is_type_name};
+pub use vocab::StixNote;

@@ -1402,8 +1402,10 @@ fn granular_markings(ck: &mut Ck<'_>, o: &Map<String, Value>) {
     }
 }
 
-/// §2.7 hashes: a dictionary from hashing-algorithm-ov names (or `x_` custom names) to values;
-/// the hex lengths of MD5, SHA-1, SHA-256, SHA-512, SHA3-256 and SHA3-512 are checked.
+/// §2.7 hashes: a non-empty dictionary from algorithm names to values; the hex lengths of
+/// MD5, SHA-1, SHA-256, SHA-512, SHA3-256 and SHA3-512 are checked. Names outside
+/// hash-algorithm-ov are allowed (§2.7: they SHOULD come from it or start with `x_`): the
+/// vocabulary is open, [`crate::Bundle::notes`] reports them.
 fn hashes(ck: &mut Ck<'_>, v: &Value, key: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let Value::Object(h) = v else {
@@ -1436,18 +1438,7 @@ fn hashes(ck: &mut Ck<'_>, v: &Value, key: &str) -> Vec<(String, String)> {
             "SHA-1" => Some(40),
             "SHA-256" | "SHA3-256" => Some(64),
             "SHA-512" | "SHA3-512" => Some(128),
-            "SSDEEP" | "TLSH" => None,
-            a if a.starts_with("x_") => None,
-            _ => {
-                ck.err(
-                    &p,
-                    Rule::c(
-                        "§2.7",
-                        "hash algorithm must be one of hashing-algorithm-ov (MD5, SHA-1, SHA-256, SHA-512, SHA3-256, SHA3-512, SSDEEP, TLSH) or start with x_",
-                    ),
-                );
-                continue;
-            }
+            _ => None,
         };
         if let Some(n) = hex_len
             && !(val.len() == n && val.bytes().all(|c| c.is_ascii_hexdigit()))

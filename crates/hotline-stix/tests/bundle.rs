@@ -361,9 +361,10 @@ fn cases() -> Vec<(Value, Subject, &'static str, &'static str)> {
         ),
         (
             json!({"type": "file", "id": "file--42b63bb4-c865-5392-addb-5b5c7114a8d7", "hashes": {"sha256": "5b9a6f2a1c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789ab"}}),
+            // An algorithm outside hash-algorithm-ov: allowed (the vocabulary is open), noted.
             id0("file--42b63bb4-c865-5392-addb-5b5c7114a8d7"),
-            "objects[0].hashes.'sha256'",
-            "hashing-algorithm-ov",
+            "",
+            "",
         ),
         (
             json!({"type": "email-addr", "id": "email-addr--42b63bb4-c865-5392-addb-5b5c7114a8d7", "value": "nobody"}),
@@ -502,4 +503,84 @@ fn every_error_is_reported_not_just_the_first() {
     let paths: Vec<_> = e.errors().iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["objects[0].confidence", "objects[1].pattern"]);
     assert_eq!(e.to_string().lines().count(), 2);
+}
+
+/// Values outside open vocabularies (§10) are accepted, each with a note naming the object, the
+/// path, the value and the vocabulary; values inside them, and custom `x_` hashes, are not noted.
+#[test]
+fn values_outside_open_vocabularies_are_accepted_with_a_note() {
+    let ta = "threat-actor--2d9f2476-d862-4413-914e-9ce63349fa0a";
+    let file = "file--42b63bb4-c865-5392-addb-5b5c7114a8d7";
+    let ind = "indicator--0b6a6a1c-8a0b-4a4b-9c65-1c0f6f3e4d5a";
+    let ua = "user-account--0d5b424b-93b8-5cd8-ac36-306e1789d63c";
+    let b = bundle(vec![
+        json!({"type": "threat-actor", "spec_version": "2.1", "id": ta,
+            "created": "2021-07-03T09:00:00Z", "modified": "2021-07-03T09:00:00Z", "name": "REvil",
+            "threat_actor_types": ["crime-syndicate", "ransomware-gang"],
+            "roles": ["agent"], "sophistication": "expert", "primary_motivation": "greed",
+            "external_references": [{"source_name": "x", "url": "https://x.example/",
+                "hashes": {"SHA-256": "5b9a6f2a1c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789ab"}}]}),
+        json!({"type": "file", "id": file, "name": "agent.exe",
+            "hashes": {"SHA-256": "5b9a6f2a1c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789ab",
+                "sha256": "5b9a6f2a1c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789ab",
+                "x_imphash": "f34d5f2d4577ed6d9ceec516c1f5a744"},
+            "extensions": {"windows-pebinary-ext": {"pe_type": "driver"}}}),
+        json!({"type": "indicator", "spec_version": "2.1", "id": ind,
+            "created": "2021-07-03T09:00:00Z", "modified": "2021-07-03T09:00:00Z",
+            "indicator_types": ["malicious-activity"], "pattern": "[ipv4-addr:value = '198.51.100.7']",
+            "pattern_type": "stix", "valid_from": "2021-07-03T09:00:00Z"}),
+        json!({"type": "user-account", "id": ua, "user_id": "1001", "account_type": "Unix"}),
+    ]);
+    let parsed = Bundle::from_value(&b).unwrap_or_else(|e| panic!("{e}"));
+    let notes: Vec<(String, String, String, &str)> = parsed
+        .notes()
+        .into_iter()
+        .map(|n| (n.subject.to_string(), n.path, n.value, n.vocabulary))
+        .collect();
+    let n = |id: &str, path: &str, value: &str, vocab| {
+        (id.to_owned(), path.to_owned(), value.to_owned(), vocab)
+    };
+    assert_eq!(
+        notes,
+        vec![
+            n(
+                ta,
+                "objects[0].primary_motivation",
+                "greed",
+                "attack-motivation-ov"
+            ),
+            n(
+                ta,
+                "objects[0].threat_actor_types[1]",
+                "ransomware-gang",
+                "threat-actor-type-ov"
+            ),
+            n(
+                file,
+                "objects[1].extensions.'windows-pebinary-ext'.pe_type",
+                "driver",
+                "windows-pebinary-type-ov"
+            ),
+            n(
+                file,
+                "objects[1].hashes.'sha256'",
+                "sha256",
+                "hash-algorithm-ov"
+            ),
+            n(ua, "objects[3].account_type", "Unix", "account-type-ov"),
+        ]
+    );
+    let text = parsed.notes()[0].to_string();
+    assert!(
+        text.contains("\"greed\" is not in attack-motivation-ov") && text.contains("allowed"),
+        "{text}"
+    );
+    // Every value of every vocabulary is known to itself: no note.
+    for v in hotline_stix::vocab::VOCABULARIES {
+        assert!(!v.values.is_empty(), "{}", v.name);
+        let mut sorted = v.values.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), v.values.len(), "{} repeats a value", v.name);
+    }
 }

@@ -273,31 +273,9 @@ impl Sink for SqliteSink {
         )
     }
     fn publication(&mut self, index: u64, p: &TaxiiPublication) -> Result<()> {
+        // As the writer does: the version marks are recomputed, not copied.
         let index = to_i64(index, "publication index")?;
-        self.exec(
-            "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![index, p.status_id, p.collection, p.body, p.status],
-        )?;
-        for o in &p.objects {
-            self.exec(
-                "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, \
-                 version, version_key, spec_version, json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    o.date_added_us,
-                    index,
-                    p.collection,
-                    o.id,
-                    o.object_type,
-                    o.version,
-                    o.version_key,
-                    o.spec_version,
-                    o.json
-                ],
-            )?;
-        }
-        Ok(())
+        crate::sqlite::write_taxii(&self.conn, &[(index, p)]).map_err(sqlite_err(&self.path))
     }
     fn commit(self: Box<Self>) -> Result<()> {
         self.conn
@@ -484,31 +462,14 @@ impl Sink for PgSink {
         )
     }
     fn publication(&mut self, index: u64, p: &TaxiiPublication) -> Result<()> {
+        // As the writer does: the version marks are recomputed, not copied.
         let index = to_i64(index, "publication index")?;
-        self.exec(
-            "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&index, &p.status_id, &p.collection, &p.body, &p.status],
-        )?;
-        for o in &p.objects {
-            self.exec(
-                "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, \
-                 version, version_key, spec_version, json) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &o.date_added_us,
-                    &index,
-                    &p.collection,
-                    &o.id,
-                    &o.object_type,
-                    &o.version,
-                    &o.version_key,
-                    &o.spec_version,
-                    &o.json,
-                ],
-            )?;
-        }
-        Ok(())
+        crate::postgres::write_taxii(&mut self.client, &[(index, p)]).map_err(|source| {
+            StoreError::Postgres {
+                target: self.target.clone(),
+                source,
+            }
+        })
     }
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.flush()?;

@@ -6,8 +6,10 @@
 //! parses, names the log's origin, verifies under the log key and has the root the entries
 //! give at its size; that every older checkpoint is consistent with the latest (a consistency
 //! proof from the tiles, once they are known to equal the recomputed ones); that no tile or
-//! bundle lies beyond the tree; and that every payload row belongs to an existing entry with the
-//! entry's leaf hash as its id.
+//! bundle lies beyond the tree; that every payload row belongs to an existing entry with the
+//! entry's leaf hash as its id; and that the TAXII tables hold no publication beyond the tree,
+//! no object row outside a publication of its entry and collection, and version marks as the
+//! rows define them ([`crate::taxii`]).
 //!
 //! It only reads: it never opens a writer, so it is safe while a server runs (it checks the
 //! tree of the latest checkpoint it finds when it starts; a batch committed meanwhile only adds
@@ -41,6 +43,10 @@ pub struct FsckReport {
     pub checkpoints: u64,
     /// Payload rows checked.
     pub payloads: u64,
+    /// TAXII publication rows checked.
+    pub taxii_publications: u64,
+    /// TAXII object rows checked.
+    pub taxii_objects: u64,
     /// The root recomputed from the entries (`None` if they could not all be read).
     pub root: Option<Hash>,
     /// The root of the latest stored checkpoint, if there is one and it parses.
@@ -90,6 +96,7 @@ pub fn fsck(reader: Arc<dyn LogReader>, vkey: &str, progress: &dyn Fn(u64)) -> R
     let Some(latest) = reader.latest_checkpoint()? else {
         check_extra_rows(&*reader, 0, &mut report)?;
         check_payloads(&*reader, 0, &mut report, &mut None)?;
+        check_taxii(&*reader, 0, &mut report)?;
         return Ok(report);
     };
     let size = latest.size;
@@ -283,7 +290,21 @@ pub fn fsck(reader: Arc<dyn LogReader>, vkey: &str, progress: &dyn Fn(u64)) -> R
     }
 
     check_payloads(&*reader, size, &mut report, &mut None)?;
+    check_taxii(&*reader, size, &mut report)?;
     Ok(report)
+}
+
+/// Checks the TAXII tables, if the log has them ([`crate::taxii::TaxiiReader::taxii_integrity`]).
+fn check_taxii(reader: &dyn LogReader, size: u64, report: &mut FsckReport) -> Result<()> {
+    if let Some(t) = reader.taxii() {
+        let found = t.taxii_integrity(size)?;
+        report.taxii_publications = found.publications;
+        report.taxii_objects = found.objects;
+        for p in found.problems {
+            report.problem(p);
+        }
+    }
+    Ok(())
 }
 
 /// Compares the stored tile (`level`, `index`) with the recomputed `hashes`; reports and

@@ -159,11 +159,13 @@ CREATE TABLE IF NOT EXISTS taxii_objects (
     version_key  TEXT NOT NULL,
     spec_version TEXT NOT NULL,
     json         BYTEA NOT NULL,
+    superseded_at BIGINT,
+    preceded_at   BIGINT,
     UNIQUE (collection, obj_id, version_key)
 );
 CREATE INDEX IF NOT EXISTS taxii_objects_by_collection ON taxii_objects(collection, date_added);
 CREATE INDEX IF NOT EXISTS taxii_objects_by_entry ON taxii_objects(idx);
-INSERT INTO meta(key, value) VALUES ('taxii_schema_version', '1') ON CONFLICT (key) DO NOTHING;
+INSERT INTO meta(key, value) VALUES ('taxii_schema_version', '2') ON CONFLICT (key) DO NOTHING;
 ";
 
 /// Schema version 2: the sequencer lease (see the module docs and [`PgLease`]).
@@ -179,6 +181,133 @@ CREATE TABLE sequencer_lease (
 INSERT INTO sequencer_lease(id, epoch, holder, url, backend_pid, expires_at)
     VALUES (1, 0, '', '', 0, '-infinity');
 ";
+
+/// Writes the TAXII side data of some entries (in log order, after everything stored) with
+/// their version marks ([`crate::taxii::plan_marks`]): one statement for the stored version
+/// ranges of the objects involved, one per table, and one per kind of mark. The caller's
+/// transaction makes it atomic. Shared by [`PgWriter`]'s commit and the copy into PostgreSQL.
+pub(crate) fn write_taxii(
+    client: &mut impl postgres::GenericClient,
+    publications: &[(i64, &crate::taxii::TaxiiPublication)],
+) -> std::result::Result<(), postgres::Error> {
+    if publications.is_empty() {
+        return Ok(());
+    }
+    #[allow(clippy::type_complexity)]
+    let mut p: (Vec<i64>, Vec<&str>, Vec<&str>, Vec<&[u8]>, Vec<&[u8]>) = Default::default();
+    let mut rows = Vec::new();
+    let mut pairs = std::collections::HashSet::new();
+    let (mut pair_c, mut pair_id) = (Vec::new(), Vec::new());
+    for (idx, t) in publications {
+        p.0.push(*idx);
+        p.1.push(&t.status_id);
+        p.2.push(&t.collection);
+        p.3.push(&t.body);
+        p.4.push(&t.status);
+        for o in &t.objects {
+            rows.push((
+                *idx,
+                t.collection.as_str(),
+                o.id.as_str(),
+                o.version_key.as_str(),
+            ));
+            if pairs.insert((t.collection.as_str(), o.id.as_str())) {
+                pair_c.push(t.collection.as_str());
+                pair_id.push(o.id.as_str());
+            }
+        }
+    }
+    client.execute(
+        "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])",
+        &[&p.0, &p.1, &p.2, &p.3, &p.4],
+    )?;
+    let mut stored = crate::taxii::StoredRanges::new();
+    if !pair_c.is_empty() {
+        for r in client.query(
+            "SELECT o.collection, o.obj_id, min(o.version_key), max(o.version_key) \
+             FROM taxii_objects o JOIN unnest($1::text[], $2::text[]) AS u(c, id) \
+             ON o.collection = u.c AND o.obj_id = u.id GROUP BY o.collection, o.obj_id",
+            &[&pair_c, &pair_id],
+        )? {
+            stored.insert(
+                (r.try_get(0)?, r.try_get(1)?),
+                (r.try_get(2)?, r.try_get(3)?),
+            );
+        }
+    }
+    let plan = crate::taxii::plan_marks(&rows, &stored);
+    #[allow(clippy::type_complexity)]
+    let mut o: (
+        Vec<i64>,
+        Vec<i64>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&[u8]>,
+        Vec<Option<i64>>,
+        Vec<Option<i64>>,
+    ) = Default::default();
+    let mut marks = plan.rows.iter();
+    for (idx, t) in publications {
+        for obj in &t.objects {
+            // A version repeated in these publications keeps its first row (one INSERT … ON
+            // CONFLICT may not touch a row twice).
+            let Some(Some((superseded, preceded))) = marks.next() else {
+                continue;
+            };
+            o.0.push(obj.date_added_us);
+            o.1.push(*idx);
+            o.2.push(&t.collection);
+            o.3.push(&obj.id);
+            o.4.push(&obj.object_type);
+            o.5.push(&obj.version);
+            o.6.push(&obj.version_key);
+            o.7.push(&obj.spec_version);
+            o.8.push(&obj.json);
+            o.9.push(*superseded);
+            o.10.push(*preceded);
+        }
+    }
+    if !o.0.is_empty() {
+        client.execute(
+            "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, version, \
+             version_key, spec_version, json, superseded_at, preceded_at) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+             $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bigint[], \
+             $11::bigint[]) \
+             ON CONFLICT (collection, obj_id, version_key) DO NOTHING",
+            &[
+                &o.0, &o.1, &o.2, &o.3, &o.4, &o.5, &o.6, &o.7, &o.8, &o.9, &o.10,
+            ],
+        )?;
+    }
+    for (column, list) in [
+        ("superseded_at", &plan.supersede),
+        ("preceded_at", &plan.precede),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let c: Vec<&str> = list.iter().map(|m| m.0.as_str()).collect();
+        let id: Vec<&str> = list.iter().map(|m| m.1.as_str()).collect();
+        let k: Vec<&str> = list.iter().map(|m| m.2.as_str()).collect();
+        let at: Vec<i64> = list.iter().map(|m| m.3).collect();
+        client.execute(
+            &format!(
+                "UPDATE taxii_objects o SET {column} = u.at \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(c, id, k, at) \
+                 WHERE o.collection = u.c AND o.obj_id = u.id AND o.version_key = u.k \
+                 AND o.{column} IS NULL"
+            ),
+            &[&c, &id, &k, &at],
+        )?;
+    }
+    Ok(())
+}
 
 /// The migrations: entry `i` takes a schema from version `i` to version `i + 1`.
 pub const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
@@ -416,6 +545,34 @@ fn migrate(client: &mut Client, target: &str) -> Result<()> {
     if !has_taxii {
         tx.batch_execute(SCHEMA_TAXII).map_err(&e)?;
     }
+    // Version-1 TAXII tables gain the version marks (see crate::taxii).
+    let taxii_version: Option<String> = tx
+        .query_opt(
+            "SELECT value FROM meta WHERE key = 'taxii_schema_version'",
+            &[],
+        )
+        .and_then(|r| r.map(|r| r.try_get(0)).transpose())
+        .map_err(&e)?;
+    match taxii_version.as_deref() {
+        Some("2") => {}
+        Some("1") => {
+            tx.batch_execute(
+                "ALTER TABLE taxii_objects ADD COLUMN superseded_at BIGINT;
+                 ALTER TABLE taxii_objects ADD COLUMN preceded_at BIGINT;",
+            )
+            .map_err(&e)?;
+            tx.batch_execute(crate::taxii::MIGRATE_V1_MARKS)
+                .map_err(&e)?;
+            tracing::info!(%target, "migrated the TAXII tables from version 1 to 2");
+        }
+        other => {
+            return Err(StoreError::SchemaVersion {
+                path: format!("{target} (TAXII tables)"),
+                found: other.unwrap_or("none").to_owned(),
+                expected: crate::taxii::SCHEMA_VERSION,
+            });
+        }
+    }
     if steps.is_empty() {
         tx.commit().map_err(&e)?;
         return Ok(());
@@ -449,8 +606,6 @@ struct WriterStatements {
     payloads: Statement,
     credentials: Statement,
     checkpoint: Statement,
-    publications: Statement,
-    objects: Statement,
 }
 
 /// A writer of a PostgreSQL log: one connection, one transaction per batch.
@@ -536,17 +691,6 @@ impl PgWriter {
             checkpoint: prepare(
                 "INSERT INTO checkpoints(size, note, created_ms) VALUES ($1, $2, $3)",
             )?,
-            publications: prepare(
-                "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
-                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])",
-            )?,
-            objects: prepare(
-                "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, version, \
-                 version_key, spec_version, json) \
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
-                 $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[]) \
-                 ON CONFLICT (collection, obj_id, version_key) DO NOTHING",
-            )?,
         };
         drop(e);
         Ok(PgWriter {
@@ -603,45 +747,10 @@ impl LogWriter for PgWriter {
             }
         }
         let size = to_i64(batch.checkpoint.size, "checkpoint size")?;
-        #[allow(clippy::type_complexity)]
-        let mut publications: (Vec<i64>, Vec<&str>, Vec<&str>, Vec<&[u8]>, Vec<&[u8]>) =
-            Default::default();
-        #[allow(clippy::type_complexity)]
-        let mut objects: (
-            Vec<i64>,
-            Vec<i64>,
-            Vec<&str>,
-            Vec<&str>,
-            Vec<&str>,
-            Vec<&str>,
-            Vec<&str>,
-            Vec<&str>,
-            Vec<&[u8]>,
-        ) = Default::default();
-        // A version given twice in one batch keeps its first row, as in SQLite (one INSERT …
-        // ON CONFLICT may not touch a row twice).
-        let mut seen = std::collections::HashSet::new();
+        let mut publications = Vec::new();
         for (idx, _, side) in &batch.sides {
-            let Some(t) = &side.taxii else { continue };
-            let idx = to_i64(*idx, "entry index")?;
-            publications.0.push(idx);
-            publications.1.push(&t.status_id);
-            publications.2.push(&t.collection);
-            publications.3.push(&t.body);
-            publications.4.push(&t.status);
-            for o in &t.objects {
-                if !seen.insert((t.collection.as_str(), o.id.as_str(), o.version_key.as_str())) {
-                    continue;
-                }
-                objects.0.push(o.date_added_us);
-                objects.1.push(idx);
-                objects.2.push(&t.collection);
-                objects.3.push(&o.id);
-                objects.4.push(&o.object_type);
-                objects.5.push(&o.version);
-                objects.6.push(&o.version_key);
-                objects.7.push(&o.spec_version);
-                objects.8.push(&o.json);
+            if let Some(t) = &side.taxii {
+                publications.push((to_i64(*idx, "entry index")?, &**t));
             }
         }
 
@@ -699,19 +808,7 @@ impl LogWriter for PgWriter {
             tx.execute(&s.credentials, &[&cred_hash, &cred_party, &cred_idx])
                 .map_err(&e)?;
         }
-        if !publications.0.is_empty() {
-            let p = &publications;
-            tx.execute(&s.publications, &[&p.0, &p.1, &p.2, &p.3, &p.4])
-                .map_err(&e)?;
-        }
-        if !objects.0.is_empty() {
-            let o = &objects;
-            tx.execute(
-                &s.objects,
-                &[&o.0, &o.1, &o.2, &o.3, &o.4, &o.5, &o.6, &o.7, &o.8],
-            )
-            .map_err(&e)?;
-        }
+        write_taxii(&mut tx, &publications).map_err(&e)?;
         tx.execute(
             &s.checkpoint,
             &[&size, &batch.checkpoint.note, &batch.checkpoint.created_ms],
@@ -909,6 +1006,8 @@ pub struct PgReader {
     meta: Meta,
     pool: Mutex<Vec<Client>>,
     has_taxii: bool,
+    /// The version of its TAXII tables (`meta` key `taxii_schema_version`).
+    taxii_version: String,
 }
 
 impl PgReader {
@@ -921,12 +1020,21 @@ impl PgReader {
             .query_one("SELECT to_regclass('taxii_objects') IS NOT NULL", &[])
             .and_then(|r| r.try_get(0))
             .map_err(pg_err(&target))?;
+        let taxii_version: String = client
+            .query_opt(
+                "SELECT value FROM meta WHERE key = 'taxii_schema_version'",
+                &[],
+            )
+            .and_then(|r| r.map(|r| r.try_get(0)).transpose())
+            .map_err(pg_err(&target))?
+            .unwrap_or_default();
         Ok(PgReader {
             url: url.to_owned(),
             target,
             meta,
             pool: Mutex::new(vec![client]),
             has_taxii,
+            taxii_version,
         })
     }
 
@@ -1202,6 +1310,7 @@ impl crate::taxii::TaxiiReader for PgReader {
         with_json: bool,
     ) -> Result<Vec<crate::taxii::TaxiiRow>> {
         use crate::taxii::Param;
+        crate::taxii::check_queryable(&self.target, &self.taxii_version)?;
         let (clause, params) = crate::taxii::where_clause(q, |n| format!("${n}"));
         let json = if with_json { "o.json" } else { "''::bytea" };
         let sql = format!(
@@ -1229,16 +1338,17 @@ impl crate::taxii::TaxiiReader for PgReader {
             .collect()
     }
 
-    fn taxii_status(&self, status_id: &str) -> Result<Option<(u64, Vec<u8>)>> {
+    fn taxii_status(&self, status_id: &str) -> Result<Option<crate::taxii::TaxiiStatus>> {
         self.query_opt(
-            "SELECT idx, status FROM taxii_publications WHERE status_id = $1",
+            "SELECT idx, collection, status FROM taxii_publications WHERE status_id = $1",
             &[(&status_id, Type::TEXT)],
         )?
         .map(|r| {
-            Ok((
-                to_u64(col(&r, 0, &self.target)?, "a publication's index")?,
-                col(&r, 1, &self.target)?,
-            ))
+            Ok(crate::taxii::TaxiiStatus {
+                index: to_u64(col(&r, 0, &self.target)?, "a publication's index")?,
+                collection: col(&r, 1, &self.target)?,
+                status: col(&r, 2, &self.target)?,
+            })
         })
         .transpose()
     }
@@ -1260,6 +1370,50 @@ impl crate::taxii::TaxiiReader for PgReader {
             Some(r) => col(&r, 0, &self.target),
             None => Ok(None),
         }
+    }
+
+    fn taxii_integrity(&self, size: u64) -> Result<crate::taxii::TaxiiIntegrity> {
+        use crate::taxii::{MARKS_MISMATCH, ORPHAN_OBJECTS, PUBLICATIONS_BEYOND};
+        let t = &self.target;
+        let mut out = crate::taxii::TaxiiIntegrity::default();
+        if let Some(r) = self.query_opt(
+            "SELECT (SELECT count(*) FROM taxii_publications), \
+             (SELECT count(*) FROM taxii_objects)",
+            &[],
+        )? {
+            out.publications = to_u64(col(&r, 0, t)?, "a count")?;
+            out.objects = to_u64(col(&r, 1, t)?, "a count")?;
+        }
+        let size_i = i64::try_from(size).unwrap_or(i64::MAX);
+        let beyond = self
+            .query(
+                &PUBLICATIONS_BEYOND.replace("{size}", "$1"),
+                &[(&size_i, Type::INT8)],
+            )?
+            .iter()
+            .map(|r| col(r, 0, t))
+            .collect::<Result<Vec<i64>>>()?;
+        let orphans = self
+            .query(ORPHAN_OBJECTS, &[])?
+            .iter()
+            .map(|r| Ok((col(r, 0, t)?, col(r, 1, t)?, col(r, 2, t)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mismatched = if self.taxii_version == crate::taxii::SCHEMA_VERSION.to_string() {
+            self.query(MARKS_MISMATCH, &[])?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        col(r, 0, t)?,
+                        col(r, 1, t)?,
+                        [col(r, 2, t)?, col(r, 3, t)?, col(r, 4, t)?, col(r, 5, t)?],
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        out.describe(size, &beyond, &orphans, &mismatched);
+        Ok(out)
     }
 
     fn taxii_publications_from(

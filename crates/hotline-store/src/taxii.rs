@@ -12,23 +12,133 @@
 //!   entry: the request body exactly as received (the statement commits to its SHA-256) and
 //!   the TAXII status resource answered for it;
 //! - `taxii_objects(date_added, idx, collection, obj_id, obj_type, version, version_key,
-//!   spec_version, json)`: one row per object version per collection, keyed by its
-//!   `date_added` in microseconds. The service hands out `date_added` values that are unique
-//!   and grow with the log index, so paging by `date_added` is exact and a client that saw a
-//!   `date_added` never later finds an object added before it. `(collection, obj_id,
-//!   version_key)` is unique: a version already in the collection is kept as first stored
-//!   (STIX: an id and a `modified` name one content).
+//!   spec_version, json, superseded_at, preceded_at)`: one row per object version per
+//!   collection, keyed by its `date_added` in microseconds. The service hands out `date_added`
+//!   values that are unique and grow with the log index, so paging by `date_added` is exact and
+//!   a client that saw a `date_added` never later finds an object added before it.
+//!   `(collection, obj_id, version_key)` is unique: a version already in the collection is kept
+//!   as first stored (STIX: an id and a `modified` name one content).
+//!
+//! **Version marks.** `superseded_at` is the log index of the first entry by which both the
+//! row and a newer version (greater `version_key`) of the same object in the same collection
+//! were added — the larger of the row's own `idx` and the smallest `idx` of a newer version —
+//! and `preceded_at` the same for an older version; NULL while there is none. A row is the
+//! latest version of its object as of the published tree size S exactly when `superseded_at`
+//! is NULL or ≥ S (the first version likewise with `preceded_at`), so `match[version]=last`
+//! — every page's default — is a test on the row itself. Version 1 asked, for every row of a
+//! page, whether a newer row existed (a correlated sub-query: one random probe of the unique
+//! index per row, 1,000 per page; most of a page's CPU at 10,000 objects and growing with the
+//! collection, BENCHMARKS.md). The writer keeps the marks in the same transaction as the rows
+//! ([`plan_marks`]): a new version marks at most the one stored row that was newest (or
+//! oldest) so far, since every other row already has its mark, and entries are written in
+//! log order, so a mark once set is the minimum and never changes. Marks are derived data:
+//! `fsck` recomputes them from the rows, and a copy recomputes them as it writes.
 //!
 //! The tables have their own version (`meta` key [`SCHEMA_META_KEY`]) and are created, if
 //! missing, when a writer opens the log (`CREATE TABLE IF NOT EXISTS`), so a log written
-//! before TAXII existed gains them without touching the main schema's version.
+//! before TAXII existed gains them without touching the main schema's version. A writer
+//! upgrades version-1 tables to version 2 (adds and computes the marks, [`MIGRATE_V1_MARKS`])
+//! in one transaction when it opens the log.
 
 use crate::error::Result;
 
 /// `meta` key recording the version of the TAXII tables.
 pub const SCHEMA_META_KEY: &str = "taxii_schema_version";
-/// Version of the TAXII tables written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the TAXII tables written by this build (2: version marks).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Computes every row's version marks from the rows themselves: the definition, used to
+/// upgrade version-1 tables (after the columns were added) in both backends.
+pub(crate) const MIGRATE_V1_MARKS: &str = "
+UPDATE taxii_objects SET
+    superseded_at = (SELECT min(CASE WHEN n.idx > taxii_objects.idx THEN n.idx
+                                     ELSE taxii_objects.idx END) FROM taxii_objects n
+        WHERE n.collection = taxii_objects.collection AND n.obj_id = taxii_objects.obj_id
+          AND n.version_key > taxii_objects.version_key),
+    preceded_at = (SELECT min(CASE WHEN n.idx > taxii_objects.idx THEN n.idx
+                                   ELSE taxii_objects.idx END) FROM taxii_objects n
+        WHERE n.collection = taxii_objects.collection AND n.obj_id = taxii_objects.obj_id
+          AND n.version_key < taxii_objects.version_key);
+UPDATE meta SET value = '2' WHERE key = 'taxii_schema_version';
+";
+
+/// The rows whose stored version marks differ from the definition (see the module docs):
+/// `(date_added, obj_id, stored superseded_at, stored preceded_at, computed superseded_at,
+/// computed preceded_at)`, the first ten. Used by [`TaxiiReader::taxii_integrity`].
+pub(crate) const MARKS_MISMATCH: &str = "
+SELECT d, id, s, p, cs, cp FROM (
+    SELECT x.date_added AS d, x.obj_id AS id, x.superseded_at AS s, x.preceded_at AS p,
+        (SELECT min(CASE WHEN n.idx > x.idx THEN n.idx ELSE x.idx END) FROM taxii_objects n
+            WHERE n.collection = x.collection AND n.obj_id = x.obj_id
+              AND n.version_key > x.version_key) AS cs,
+        (SELECT min(CASE WHEN n.idx > x.idx THEN n.idx ELSE x.idx END) FROM taxii_objects n
+            WHERE n.collection = x.collection AND n.obj_id = x.obj_id
+              AND n.version_key < x.version_key) AS cp
+    FROM taxii_objects x) AS m
+WHERE s IS DISTINCT FROM cs OR p IS DISTINCT FROM cp
+ORDER BY d LIMIT 10
+";
+
+/// Publications whose entry lies at or beyond a tree size (`$1`/`?1`), the first ten.
+pub(crate) const PUBLICATIONS_BEYOND: &str =
+    "SELECT idx FROM taxii_publications WHERE idx >= {size} ORDER BY idx LIMIT 10";
+
+/// Object rows with no publication of their entry in their collection: `(date_added, idx,
+/// obj_id)`, the first ten.
+pub(crate) const ORPHAN_OBJECTS: &str = "
+SELECT o.date_added, o.idx, o.obj_id FROM taxii_objects o
+LEFT JOIN taxii_publications p ON p.idx = o.idx
+WHERE p.idx IS NULL OR p.collection <> o.collection
+ORDER BY o.date_added LIMIT 10
+";
+
+/// What [`TaxiiReader::taxii_integrity`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaxiiIntegrity {
+    /// Publication rows.
+    pub publications: u64,
+    /// Object rows.
+    pub objects: u64,
+    /// Problems, each naming the row (at most ten of each kind).
+    pub problems: Vec<String>,
+}
+
+impl TaxiiIntegrity {
+    /// Adds the problems the three checks' rows describe.
+    pub(crate) fn describe(
+        &mut self,
+        size: u64,
+        beyond: &[i64],
+        orphans: &[(i64, i64, String)],
+        marks: &[(i64, String, [Option<i64>; 4])],
+    ) {
+        for idx in beyond {
+            self.problems.push(format!(
+                "the TAXII publication of entry {idx} lies beyond the tree of size {size}"
+            ));
+        }
+        for (date_added, idx, id) in orphans {
+            self.problems.push(format!(
+                "TAXII object {id} (date_added {}) names entry {idx}, which published nothing \
+                 in its collection",
+                format_timestamp_us(*date_added)
+            ));
+        }
+        let show = |v: Option<i64>| v.map_or("none".to_owned(), |v| v.to_string());
+        for (date_added, id, [s, p, cs, cp]) in marks {
+            self.problems.push(format!(
+                "TAXII object {id} (date_added {}): version marks superseded_at {}, \
+                 preceded_at {} where its versions give {} and {} (pages would list the wrong \
+                 versions as last or first)",
+                format_timestamp_us(*date_added),
+                show(*s),
+                show(*p),
+                show(*cs),
+                show(*cp)
+            ));
+        }
+    }
+}
 
 /// One version of one STIX object in one collection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,17 +222,33 @@ pub struct TaxiiRow {
     pub json: Vec<u8>,
 }
 
+/// A stored status resource ([`TaxiiReader::taxii_status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaxiiStatus {
+    /// The log index of the publication it reports on.
+    pub index: u64,
+    /// The id of the collection the objects were added to.
+    pub collection: String,
+    /// The status resource (JSON) as answered to the POST.
+    pub status: Vec<u8>,
+}
+
 /// The read side of the TAXII tables, implemented by every backend.
 pub trait TaxiiReader: Send + Sync {
     /// Rows matching `q`, at most `q.limit`, in `date_added` order; `with_json: false` leaves
     /// [`TaxiiRow::json`] empty (manifests).
     fn taxii_objects(&self, q: &TaxiiQuery, with_json: bool) -> Result<Vec<TaxiiRow>>;
-    /// The status resource with this id and the log index of its publication.
-    fn taxii_status(&self, status_id: &str) -> Result<Option<(u64, Vec<u8>)>>;
+    /// The status resource with this id, with the log index and collection of its
+    /// publication.
+    fn taxii_status(&self, status_id: &str) -> Result<Option<TaxiiStatus>>;
     /// The request body published with the entry at `index`.
     fn taxii_body(&self, index: u64) -> Result<Option<Vec<u8>>>;
     /// The largest `date_added` stored, if any.
     fn taxii_last_date_added(&self) -> Result<Option<i64>>;
+    /// Checks the TAXII tables against a log of `size` entries: no publication beyond it,
+    /// every object row in a publication of its entry and collection, and every version mark
+    /// as the rows define it (version-2 tables).
+    fn taxii_integrity(&self, size: u64) -> Result<TaxiiIntegrity>;
     /// Up to `limit` publications with log index at least `from`, in index order, with their
     /// objects (for copying a log and checking it).
     fn taxii_publications_from(
@@ -130,6 +256,139 @@ pub trait TaxiiReader: Send + Sync {
         from: u64,
         limit: usize,
     ) -> Result<Vec<(u64, TaxiiPublication)>>;
+}
+
+/// Fails unless TAXII tables of version `found` can be queried by this build: version-1 tables
+/// lack the version marks until a writer opens the log (and upgrades them).
+pub(crate) fn check_queryable(path: &str, found: &str) -> Result<()> {
+    if found == SCHEMA_VERSION.to_string() {
+        return Ok(());
+    }
+    Err(crate::error::StoreError::SchemaVersion {
+        path: format!(
+            "{path} (TAXII tables; `hotline serve` upgrades version 1 when it opens the log)"
+        ),
+        found: found.to_owned(),
+        expected: SCHEMA_VERSION,
+    })
+}
+
+/// The version marks of one new row: `(superseded_at, preceded_at)` (see the module docs).
+pub(crate) type Marks = (Option<i64>, Option<i64>);
+
+/// What a writer must store so that the version marks stay true after it adds some rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MarkPlan {
+    /// For each new row, in the order given: its marks, or `None` when it repeats a version
+    /// stored or given earlier (it is not inserted; a repeat of a stored version between the
+    /// oldest and the newest is not recognised here, gets marks, and is then ignored by the
+    /// insert, which is harmless: it changes no other row's marks).
+    pub rows: Vec<Option<Marks>>,
+    /// Stored rows `(collection, obj_id, version_key)` whose `superseded_at` becomes the index.
+    pub supersede: Vec<(String, String, String, i64)>,
+    /// Stored rows `(collection, obj_id, version_key)` whose `preceded_at` becomes the index.
+    pub precede: Vec<(String, String, String, i64)>,
+}
+
+/// One new row for [`plan_marks`]: `(log index, collection, obj_id, version_key)`.
+pub(crate) type NewRow<'a> = (i64, &'a str, &'a str, &'a str);
+
+/// The stored oldest and newest `version_key` of each `(collection, obj_id)` that has rows.
+pub(crate) type StoredRanges = std::collections::HashMap<(String, String), (String, String)>;
+
+/// Plans the version marks for `rows` (in log order, after every stored row) given the
+/// stored version range of each object they touch (see the module docs).
+pub(crate) fn plan_marks(rows: &[NewRow<'_>], stored: &StoredRanges) -> MarkPlan {
+    use std::collections::{HashMap, HashSet};
+    /// The newest or oldest version so far: its key and where its row is.
+    #[derive(Clone)]
+    struct End {
+        key: String,
+        row: Option<usize>,
+    }
+    struct Object {
+        oldest: Option<End>,
+        newest: Option<End>,
+        given: HashSet<String>,
+    }
+    let mut plan = MarkPlan {
+        rows: Vec::with_capacity(rows.len()),
+        ..MarkPlan::default()
+    };
+    let mut objects: HashMap<(&str, &str), Object> = HashMap::new();
+    for (i, &(idx, collection, obj_id, key)) in rows.iter().enumerate() {
+        let o = objects.entry((collection, obj_id)).or_insert_with(|| {
+            let range = stored.get(&(collection.to_owned(), obj_id.to_owned()));
+            Object {
+                oldest: range.map(|r| End {
+                    key: r.0.clone(),
+                    row: None,
+                }),
+                newest: range.map(|r| End {
+                    key: r.1.clone(),
+                    row: None,
+                }),
+                given: HashSet::new(),
+            }
+        });
+        let repeats = o.given.contains(key)
+            || o.oldest.as_ref().is_some_and(|e| e.key == key)
+            || o.newest.as_ref().is_some_and(|e| e.key == key);
+        if repeats {
+            plan.rows.push(None);
+            continue;
+        }
+        o.given.insert(key.to_owned());
+        let superseded = o
+            .newest
+            .as_ref()
+            .is_some_and(|e| e.key.as_str() > key)
+            .then_some(idx);
+        let preceded = o
+            .oldest
+            .as_ref()
+            .is_some_and(|e| e.key.as_str() < key)
+            .then_some(idx);
+        plan.rows.push(Some((superseded, preceded)));
+        if superseded.is_none() {
+            // The new row is the newest: the previous newest is superseded here.
+            match o.newest.take() {
+                Some(End { row: Some(j), .. }) => {
+                    if let Some(Some(m)) = plan.rows.get_mut(j) {
+                        m.0.get_or_insert(idx);
+                    }
+                }
+                Some(End { key: k, row: None }) => {
+                    plan.supersede
+                        .push((collection.to_owned(), obj_id.to_owned(), k, idx));
+                }
+                None => {}
+            }
+            o.newest = Some(End {
+                key: key.to_owned(),
+                row: Some(i),
+            });
+        }
+        if preceded.is_none() {
+            match o.oldest.take() {
+                Some(End { row: Some(j), .. }) => {
+                    if let Some(Some(m)) = plan.rows.get_mut(j) {
+                        m.1.get_or_insert(idx);
+                    }
+                }
+                Some(End { key: k, row: None }) => {
+                    plan.precede
+                        .push((collection.to_owned(), obj_id.to_owned(), k, idx));
+                }
+                None => {}
+            }
+            o.oldest = Some(End {
+                key: key.to_owned(),
+                row: Some(i),
+            });
+        }
+    }
+    plan
 }
 
 /// A STIX timestamp (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`) as a string whose byte order is time
@@ -276,17 +535,13 @@ pub(crate) fn where_clause(q: &TaxiiQuery, ph: impl Fn(usize) -> String) -> (Str
     let default_last = !v.all && !v.first && !v.last && v.exact.is_empty();
     if !v.all {
         let mut any = Vec::new();
-        let newer_or_older = |op: &str, below: &str| {
-            format!(
-                "NOT EXISTS (SELECT 1 FROM taxii_objects o2 WHERE o2.collection = o.collection \
-                 AND o2.obj_id = o.obj_id AND o2.version_key {op} o.version_key AND o2.idx < {below})"
-            )
-        };
+        // The version marks (module docs): no newer (older) version below the published size.
+        let unmarked = |column: &str| format!("(o.{column} IS NULL OR o.{column} >= {})", ph(2));
         if v.last || default_last {
-            any.push(newer_or_older(">", &ph(2)));
+            any.push(unmarked("superseded_at"));
         }
         if v.first {
-            any.push(newer_or_older("<", &ph(2)));
+            any.push(unmarked("preceded_at"));
         }
         if !v.exact.is_empty() {
             let mut marks = Vec::new();
@@ -312,6 +567,102 @@ pub(crate) enum Param {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A stored row of the model: collection, id, key, idx, superseded_at, preceded_at.
+    type ModelRow = (String, String, String, i64, Option<i64>, Option<i64>);
+
+    /// Writes `batch` (rows of one commit, in log order) into `stored` as a writer does: the
+    /// plan, inserts that keep a version's first row, updates of still-unmarked rows only.
+    fn write(stored: &mut Vec<ModelRow>, batch: &[(i64, String, String, String)]) {
+        let mut ranges = StoredRanges::new();
+        for (c, id, k, ..) in stored.iter() {
+            let e = ranges
+                .entry((c.clone(), id.clone()))
+                .or_insert_with(|| (k.clone(), k.clone()));
+            if *k < e.0 {
+                e.0 = k.clone();
+            }
+            if *k > e.1 {
+                e.1 = k.clone();
+            }
+        }
+        let rows: Vec<NewRow<'_>> = batch
+            .iter()
+            .map(|(i, c, id, k)| (*i, c.as_str(), id.as_str(), k.as_str()))
+            .collect();
+        let plan = plan_marks(&rows, &ranges);
+        assert_eq!(plan.rows.len(), batch.len());
+        for ((i, c, id, k), marks) in batch.iter().zip(&plan.rows) {
+            let Some((sup, pre)) = marks else { continue };
+            if !stored.iter().any(|r| (&r.0, &r.1, &r.2) == (c, id, k)) {
+                stored.push((c.clone(), id.clone(), k.clone(), *i, *sup, *pre));
+            }
+        }
+        for (c, id, k, i) in &plan.supersede {
+            for r in stored.iter_mut() {
+                if (&r.0, &r.1, &r.2) == (c, id, k) && r.4.is_none() {
+                    r.4 = Some(*i);
+                }
+            }
+        }
+        for (c, id, k, i) in &plan.precede {
+            for r in stored.iter_mut() {
+                if (&r.0, &r.1, &r.2) == (c, id, k) && r.5.is_none() {
+                    r.5 = Some(*i);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the order and grouping of versions, the marks equal their definition:
+        /// the first index by which the row and a newer (older) version were both added.
+        #[test]
+        fn version_marks_match_their_definition(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((0u8..2, 0u8..3, 0u8..6, 0u8..3), 0..8),
+                1..8,
+            )
+        ) {
+            let mut stored = Vec::new();
+            let mut idx = 0i64;
+            for batch in &batches {
+                let mut rows = Vec::new();
+                for &(c, id, k, step) in batch {
+                    // Several rows may share an entry (one POST), and entries grow.
+                    idx += i64::from(step.min(1));
+                    rows.push((idx, format!("c{c}"), format!("o{id}"), format!("v{k}")));
+                }
+                idx += 1;
+                write(&mut stored, &rows);
+                for r in &stored {
+                    let same = || stored.iter().filter(|n| n.0 == r.0 && n.1 == r.1);
+                    let sup = same().filter(|n| n.2 > r.2).map(|n| n.3.max(r.3)).min();
+                    let pre = same().filter(|n| n.2 < r.2).map(|n| n.3.max(r.3)).min();
+                    proptest::prop_assert_eq!((r.4, r.5), (sup, pre), "{:?} in {:?}", r, stored);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn version_marks_by_hand() {
+        let mut stored = Vec::new();
+        let row = |i: i64, k: &str| (i, "c".to_owned(), "o".to_owned(), k.to_owned());
+        write(&mut stored, &[row(1, "b")]);
+        write(&mut stored, &[row(2, "a"), row(2, "c"), row(2, "c")]);
+        write(&mut stored, &[row(3, "d"), row(4, "b")]);
+        let marks: Vec<_> = stored.iter().map(|r| (r.2.as_str(), r.4, r.5)).collect();
+        assert_eq!(
+            marks,
+            [
+                ("b", Some(2), Some(2)),
+                ("a", Some(2), None),
+                ("c", Some(3), Some(2)),
+                ("d", None, Some(3)),
+            ]
+        );
+    }
 
     #[test]
     fn version_keys_sort_as_times() {

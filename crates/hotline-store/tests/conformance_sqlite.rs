@@ -24,6 +24,13 @@ impl conformance::Backend for Sqlite {
     fn writer(&self) -> Result<Box<dyn LogWriter>, StoreError> {
         Ok(Box::new(SqliteWriter::open(&self.db)?))
     }
+
+    fn execute(&self, sql: &str) {
+        rusqlite::Connection::open(&self.db)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    }
 }
 
 fn fresh(origin: &str, log_vkey: &str) -> Option<Box<dyn conformance::Backend>> {

@@ -274,6 +274,69 @@ fn discovery_api_root_and_collections_show_what_each_caller_may_do() {
 }
 
 #[test]
+fn status_resources_are_shown_to_callers_who_may_read_the_collection() {
+    let w = World::new();
+    let cisa = Some(("us-cisa", w.cisa.token.as_str()));
+    let nkcki = Some(("ru-nkcki", w.nkcki.token.as_str()));
+    let operator = Some(("", w.h.operator_token.as_str()));
+    let v1 = "2021-07-03T10:00:00.000Z";
+    let mut statuses = Vec::new();
+    for c in [
+        CollectionRef::Shared,
+        CollectionRef::Public,
+        CollectionRef::Party(PartyId::new("us-cisa").unwrap()),
+    ] {
+        let id = format!("indicator--{}", uuid4());
+        let r = Req::post(
+            w.objects_path(&c),
+            cisa,
+            envelope(vec![indicator(&id, 7, CLEAR, v1)]),
+        )
+        .send(&w.h)
+        .expect(202);
+        let status = taxii_json(&r);
+        // Status ids are derived from the statement's id, which the public log shows.
+        let statement = r.headers.get("hotline-statement-id").unwrap();
+        let leaf = hotline_tlog::Hash::from_base64(statement.to_str().unwrap()).unwrap();
+        assert_eq!(
+            status["id"],
+            hotline_server::taxii::status_id(&leaf).as_str()
+        );
+        statuses.push((c, status));
+    }
+    for (c, status) in &statuses {
+        let path = format!("/taxii2/hotline/status/{}/", status["id"].as_str().unwrap());
+        // The poster, another party and the operator may read every one of these collections.
+        for who in [cisa, nkcki, operator] {
+            assert_eq!(
+                &taxii_json(&Req::get(&path, who).send(&w.h).expect(200)),
+                status,
+                "{c:?} {who:?}"
+            );
+        }
+        // Without credentials, none: not even for the public collection (statuses are the
+        // API of clients that publish, and anyone can compute their ids from the log).
+        let e = taxii_json(&Req::get(&path, None).send(&w.h).expect(401));
+        assert_eq!(e["title"], "Unauthorized", "{c:?}");
+    }
+    // An id that names no status, and one of a statement not in the log, look alike.
+    for id in [
+        uuid4(),
+        hotline_server::taxii::status_id(&hotline_tlog::Hash([7; 32])),
+    ] {
+        let e = taxii_json(
+            &Req::get(format!("/taxii2/hotline/status/{id}/"), nkcki)
+                .send(&w.h)
+                .expect(404),
+        );
+        assert!(
+            e["description"].as_str().unwrap().contains("no status"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn post_status_and_paged_get_with_every_filter() {
     let w = World::new();
     let cisa = Some(("us-cisa", w.cisa.token.as_str()));

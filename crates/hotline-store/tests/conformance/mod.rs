@@ -27,6 +27,9 @@ pub trait Backend: Send + Sync {
     fn reader(&self) -> Result<Arc<dyn LogReader>, StoreError>;
     /// A new writer of the log.
     fn writer(&self) -> Result<Box<dyn LogWriter>, StoreError>;
+    /// Runs SQL that both backends understand on the log's database, under the contract (to
+    /// damage or downgrade the TAXII tables, which have the same columns in both).
+    fn execute(&self, sql: &str);
 }
 
 /// Makes a fresh, empty log for `(origin, log_vkey)`, or `None` (after printing why) when the
@@ -101,6 +104,9 @@ macro_rules! conformance_tests {
             a_stale_sequencer_stops_when_another_one_committed,
             side_data_is_stored_with_new_entries_only,
             taxii_objects_are_stored_with_their_entry_and_queried_by_filters,
+            taxii_last_and_first_are_right_at_every_published_size,
+            taxii_tables_of_version_1_are_upgraded_by_a_writer,
+            taxii_integrity_names_damaged_rows,
             a_duplicate_credential_fails_the_whole_batch,
             reader_contract_on_an_empty_and_a_growing_log,
             a_failed_write_stops_the_sequencer_for_good,
@@ -965,7 +971,11 @@ pub fn taxii_objects_are_stored_with_their_entry_and_queried_by_filters(log: Log
     assert!(m.iter().all(|r| r.json.is_empty()));
     assert_eq!(
         t.taxii_status("s2").unwrap(),
-        Some((b.index, b"{\"id\":\"s2\"}".to_vec()))
+        Some(hotline_store::taxii::TaxiiStatus {
+            index: b.index,
+            collection: "c1".into(),
+            status: b"{\"id\":\"s2\"}".to_vec()
+        })
     );
     assert_eq!(t.taxii_status("s3").unwrap(), None);
     assert_eq!(t.taxii_body(a.index).unwrap(), Some(b"body of s1".to_vec()));
@@ -1103,4 +1113,244 @@ pub fn a_follower_keeps_its_view_in_step_with_the_sequencer(log: Log) {
         );
     }
     h.shutdown();
+}
+
+/// A row the model keeps: (id, version key, entry index, date_added).
+type ModelObject = (String, String, u64, i64);
+
+/// Fills a log with publications of a few objects in many versions, out of time order and
+/// several in one entry or one batch (a small deterministic generator); returns the stored
+/// rows as the model sees them (a version's first row wins) and the log's size.
+fn fill_versions(log: &Log, entries: u64) -> (Vec<ModelObject>, u64) {
+    let h = log.start().unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut model: Vec<ModelObject> = Vec::new();
+    let mut date_added = 1_000i64;
+    let mut i = 0;
+    while i < entries {
+        // 1-3 entries submitted together, so that some share a batch.
+        let together = (1 + next(3)).min(entries - i);
+        let mut pending = Vec::new();
+        let mut planned = Vec::new();
+        for _ in 0..together {
+            let mut objects = Vec::new();
+            for _ in 0..1 + next(4) {
+                let id = format!("indicator--{}", next(5));
+                let version = format!("2021-07-03T10:00:0{}Z", next(8));
+                date_added += 1;
+                objects.push(taxii_object(&id, &version, date_added));
+            }
+            planned.push(objects.clone());
+            pending.push(
+                h.submit_with(
+                    entry(10_000 + i),
+                    publication("c1", &format!("s{i}"), objects),
+                )
+                .unwrap(),
+            );
+            i += 1;
+        }
+        for (p, objects) in pending.into_iter().zip(planned) {
+            let a = p.wait().unwrap();
+            assert!(a.new);
+            for o in objects {
+                if !model.iter().any(|m| m.0 == o.id && m.1 == o.version_key) {
+                    model.push((o.id, o.version_key, a.index, o.date_added_us));
+                }
+            }
+        }
+    }
+    let size = h.view().snapshot().size();
+    h.shutdown();
+    (model, size)
+}
+
+/// Checks `last`, `first` and `all` at every published size against the model.
+fn check_versions_at_every_size(
+    t: &dyn hotline_store::taxii::TaxiiReader,
+    model: &[ModelObject],
+    size: u64,
+) {
+    use hotline_store::taxii::{TaxiiQuery, VersionFilter};
+    for below in 0..=size + 1 {
+        let seen: Vec<&ModelObject> = model.iter().filter(|m| m.2 < below).collect();
+        for (name, versions) in [
+            (
+                "last",
+                VersionFilter {
+                    last: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                "first",
+                VersionFilter {
+                    first: true,
+                    ..Default::default()
+                },
+            ),
+            ("default", VersionFilter::default()),
+            (
+                "first,last",
+                VersionFilter {
+                    first: true,
+                    last: true,
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let got: Vec<i64> = t
+                .taxii_objects(
+                    &TaxiiQuery {
+                        collection: "c1".into(),
+                        below_index: below,
+                        versions: versions.clone(),
+                        limit: 1000,
+                        ..TaxiiQuery::default()
+                    },
+                    false,
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.date_added_us)
+                .collect();
+            let mut want: Vec<i64> = seen
+                .iter()
+                .filter(|m| {
+                    let same = || seen.iter().filter(|n| n.0 == m.0);
+                    let is_last = !same().any(|n| n.1 > m.1);
+                    let is_first = !same().any(|n| n.1 < m.1);
+                    (versions.last || !versions.first) && is_last || versions.first && is_first
+                })
+                .map(|m| m.3)
+                .collect();
+            want.sort_unstable();
+            assert_eq!(got, want, "{name} below {below}");
+        }
+    }
+}
+
+pub fn taxii_last_and_first_are_right_at_every_published_size(log: Log) {
+    let (model, size) = fill_versions(&log, 40);
+    assert!(model.len() > 20 && model.len() < 40 * 4, "{}", model.len());
+    let reader = log.reader();
+    let t = reader.taxii().unwrap();
+    check_versions_at_every_size(t, &model, size);
+    let found = t.taxii_integrity(size).unwrap();
+    assert_eq!(found.problems, Vec::<String>::new());
+    assert_eq!(found.publications, 40);
+    assert_eq!(found.objects, model.len() as u64);
+}
+
+pub fn taxii_tables_of_version_1_are_upgraded_by_a_writer(log: Log) {
+    let (model, size) = fill_versions(&log, 12);
+    // As a build before the version marks left them.
+    log.backend.execute(
+        "ALTER TABLE taxii_objects DROP COLUMN superseded_at; \
+         ALTER TABLE taxii_objects DROP COLUMN preceded_at; \
+         UPDATE meta SET value = '1' WHERE key = 'taxii_schema_version'",
+    );
+    let old = log.reader();
+    let err = old
+        .taxii()
+        .unwrap()
+        .taxii_objects(
+            &hotline_store::taxii::TaxiiQuery {
+                collection: "c1".into(),
+                below_index: size,
+                limit: 10,
+                ..Default::default()
+            },
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("TAXII tables") && err.contains("version 1"),
+        "{err}"
+    );
+    // Copying and checking read version-1 tables as they are.
+    assert_eq!(
+        old.taxii().unwrap().taxii_integrity(size).unwrap().problems,
+        Vec::<String>::new()
+    );
+    drop(old);
+    drop(log.backend.writer().unwrap());
+    let reader = log.reader();
+    let t = reader.taxii().unwrap();
+    check_versions_at_every_size(t, &model, size);
+    assert_eq!(
+        t.taxii_integrity(size).unwrap().problems,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        reader
+            .meta_all()
+            .unwrap()
+            .into_iter()
+            .find(|(k, _)| k == "taxii_schema_version")
+            .map(|(_, v)| v),
+        Some("2".to_owned())
+    );
+}
+
+pub fn taxii_integrity_names_damaged_rows(log: Log) {
+    let (_, size) = fill_versions(&log, 12);
+    let reader = log.reader();
+    assert_eq!(
+        reader
+            .taxii()
+            .unwrap()
+            .taxii_integrity(size)
+            .unwrap()
+            .problems,
+        Vec::<String>::new()
+    );
+    // A lost mark: an old version would be served as the last one.
+    log.backend.execute(
+        "UPDATE taxii_objects SET superseded_at = NULL WHERE date_added = \
+         (SELECT min(date_added) FROM taxii_objects WHERE superseded_at IS NOT NULL)",
+    );
+    // An object row whose entry published nothing, and a publication beyond the tree.
+    log.backend.execute(
+        "INSERT INTO taxii_objects(date_added, idx, collection, obj_id, obj_type, version, \
+         version_key, spec_version, json) VALUES (1, 999999, 'c1', 'indicator--x', \
+         'indicator', 'v', 'v', '2.1', '{}')",
+    );
+    log.backend.execute(&format!(
+        "INSERT INTO taxii_publications(idx, status_id, collection, body, status) \
+         VALUES ({size}, 'sx', 'c1', '', '')"
+    ));
+    let reader = log.reader();
+    let problems = reader
+        .taxii()
+        .unwrap()
+        .taxii_integrity(size)
+        .unwrap()
+        .problems;
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains(&format!("entry {size} lies beyond"))),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("indicator--x") && p.contains("entry 999999")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("version marks superseded_at none")),
+        "{problems:#?}"
+    );
 }
