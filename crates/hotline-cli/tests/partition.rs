@@ -204,6 +204,10 @@ fn healthz(http: &reqwest::blocking::Client, url: &str) -> (u16, String) {
     }
 }
 
+/// How long a frontend may take to reconnect, catch up or take over: a bound for a loaded CI
+/// machine (each takes well under a second on a quiet one), not a speed target.
+const RECOVERY: Duration = Duration::from_secs(30);
+
 /// Polls `f` every 50 ms until it is true, at most `limit`; how long it took.
 fn within(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Result<Duration> {
     let t = Instant::now();
@@ -250,7 +254,7 @@ fn a_frontend_cut_off_from_the_database_refuses_writes_and_rejoins() -> Result<(
         .no_proxy()
         .build()?;
     let mut a = start_frontend(&sb, "a")?;
-    within(Duration::from_secs(10), "A sequences", || {
+    within(RECOVERY, "A sequences", || {
         sequencing(&http, &a.url).is_some()
     })?;
     let b: FrontendProc = start_frontend(&sb, "b")?;
@@ -312,14 +316,9 @@ fn a_frontend_cut_off_from_the_database_refuses_writes_and_rejoins() -> Result<(
     );
     relay.heal();
     let a_size = hotline_size(&http, &a.url)?;
-    within(
-        Duration::from_secs(10),
-        "B catches up after the cut",
-        || {
-            hotline_size(&http, &b.url).is_ok_and(|s| s >= a_size)
-                && healthz(&http, &b.url).0 == 200
-        },
-    )?;
+    within(RECOVERY, "B catches up after the cut", || {
+        hotline_size(&http, &b.url).is_ok_and(|s| s >= a_size) && healthz(&http, &b.url).0 == 200
+    })?;
     let (status, text, r) = send(&http, &b.url, &parties, &log_key, 0)?;
     ensure!(status == 201, "B healed: {status}: {text}");
     receipts.extend(r);
@@ -329,7 +328,7 @@ fn a_frontend_cut_off_from_the_database_refuses_writes_and_rejoins() -> Result<(
     a.child.wait()?;
     let (b_epoch, _) = {
         let mut got = None;
-        within(Duration::from_secs(10), "B takes over", || {
+        within(RECOVERY, "B takes over", || {
             got = sequencing(&http, &b.url);
             got.is_some()
         })?;
@@ -337,7 +336,7 @@ fn a_frontend_cut_off_from_the_database_refuses_writes_and_rejoins() -> Result<(
     };
     drop(a);
     let a = start_frontend(&sb, "a")?;
-    within(Duration::from_secs(10), "A follows B", || {
+    within(RECOVERY, "A follows B", || {
         healthz(&http, &a.url).1.contains(" follows the log")
     })?;
     // Load on B while it is cut off: whatever it answers 2xx must survive.
@@ -437,14 +436,10 @@ fn a_frontend_cut_off_from_the_database_refuses_writes_and_rejoins() -> Result<(
             .ok_or_else(|| anyhow!("receipted checkpoint {} not stored", c.checkpoint.size))?;
         ensure!(stored.note == c.note, "receipted checkpoint differs");
     }
-    within(
-        Duration::from_secs(10),
-        "both frontends at the log's size",
-        || {
-            hotline_size(&http, &a.url).is_ok_and(|s| s == size)
-                && hotline_size(&http, &b.url).is_ok_and(|s| s == size)
-        },
-    )?;
+    within(RECOVERY, "both frontends at the log's size", || {
+        hotline_size(&http, &a.url).is_ok_and(|s| s == size)
+            && hotline_size(&http, &b.url).is_ok_and(|s| s == size)
+    })?;
     let out = sb.run_ok(&["fsck", "--dir", "a", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&out)?;
     ensure!(report["ok"] == true, "fsck: {out}");
