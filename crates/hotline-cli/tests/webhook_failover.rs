@@ -174,7 +174,7 @@ fn webhook_events_survive_a_failover_of_the_sequencing_frontend() -> Result<()> 
     let operator_token = std::fs::read_to_string(sb.path("hl/operator.token"))?
         .trim()
         .to_owned();
-    let mut procs = vec![start_frontend(&sb, dirs[0])?, start_frontend(&sb, dirs[1])?];
+    let mut procs = [start_frontend(&sb, dirs[0])?, start_frontend(&sb, dirs[1])?];
     let http = http_client();
     let sequencer_among = |urls: &[String], above: i64| -> Result<(usize, i64)> {
         let t = Instant::now();

@@ -1447,8 +1447,16 @@ pub fn webhook_registrations_progress_and_outbox(log: Log) {
             .unwrap()
     );
     // A notifier that examined the same entries queues nothing twice.
-    assert!(!store.advance(Some(5), 8, &[e1a1.clone()]).unwrap());
-    assert!(store.advance(Some(8), 9, &[e1a1.clone()]).unwrap());
+    assert!(
+        !store
+            .advance(Some(5), 8, std::slice::from_ref(&e1a1))
+            .unwrap()
+    );
+    assert!(
+        store
+            .advance(Some(8), 9, std::slice::from_ref(&e1a1))
+            .unwrap()
+    );
     assert_eq!(store.next_index().unwrap(), Some(9));
     assert_eq!(store.due(999, 10).unwrap(), Vec::<Pending>::new());
     assert_eq!(
