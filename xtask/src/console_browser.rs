@@ -20,7 +20,8 @@
 //!    encrypted, and the browser decrypted what `age` encrypted;
 //! 6. after the server stopped, no file of its data directory and no line of its log holds
 //!    any plaintext of the case (titles, messages, evidence) or any private key material of
-//!    the officers (signing seeds, age identities), nor their API tokens.
+//!    the officers (signing seeds, age identities), nor their API tokens; no line of its log
+//!    holds the secret of a webhook ru-nkcki registered (whose receiver is not there).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -203,6 +204,25 @@ fn run_in(
     let op_token = data.join("operator.token");
     let us = h.register(&base, &op_token, "us-cisa", "US CISA", "US", &api)?;
     let ru = h.register(&base, &op_token, "ru-nkcki", "NKTsKI", "RU", &api)?;
+    // A webhook of ru-nkcki's, whose receiver is not there (attempts fail and are retried):
+    // its secret is stored in the database and must never reach the server's log.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let hook: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(&ru.token)
+        .json(&serde_json::json!({ "url": format!("http://127.0.0.1:{closed}/duty") }))
+        .send()
+        .context("registering a webhook")?
+        .error_for_status()
+        .context("registering a webhook")?
+        .json()
+        .context("the webhook registration's answer")?;
+    let webhook_secret = hook["secret"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no secret in {hook}"))?
+        .to_owned();
     let evidence = root.join("scenario/kaseya-2021/evidence.json");
     let title = "REvil ransomware pushed through Kaseya VSA";
     let message = "Ransomware deployed through a Kaseya VSA update; preserve what you hold about the C2 servers.";
@@ -464,9 +484,20 @@ fn run_in(
             files.push(e.path());
         }
     }
+    // The database keeps the webhook's secret (it signs with it); the log never shows it.
+    let in_log_only = [("the webhook's secret", webhook_secret.as_str())];
     for f in &files {
         let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
         scanned += bytes.len();
+        if *f == server_log {
+            for (what, secret) in in_log_only {
+                if memfind(&bytes, secret.as_bytes())
+                    || memfind(&bytes, secret.trim_start_matches("whsec_").as_bytes())
+                {
+                    bail!("{} holds {what}", f.display());
+                }
+            }
+        }
         for (what, secret) in &secrets {
             // Short needles would match by chance and prove nothing.
             ensure!(
