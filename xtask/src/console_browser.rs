@@ -5,11 +5,13 @@
 //!    downloads a browser), Go with golang.org/x/mod and `age` (for the checks after);
 //! 2. the committed bundle is the build of `console/src/` with the pinned packages
 //!    (`node build.mjs --check`);
-//! 3. a hotline is served on 127.0.0.1 with its log (`HOTLINE_LOG=debug`) captured to a file;
-//!    us-cisa and ru-nkcki are registered, us-cisa sends the scenario's emergency request with
-//!    its STIX evidence through the CLI;
+//! 3. two witnesses (`hotline witness serve`, on 127.0.0.1) and a policy requiring both
+//!    (`witnesses.toml`); a hotline is served on 127.0.0.1 with its log (`HOTLINE_LOG=debug`)
+//!    captured to a file; us-cisa and ru-nkcki are registered, us-cisa sends the scenario's
+//!    emergency request with its STIX evidence through the CLI;
 //! 4. `console/tests/browser.mjs` drives headless chromium: ru-nkcki's officer loads a key,
-//!    reads the inbox, opens the case, decrypts the evidence, acknowledges and answers; us-cisa
+//!    reads the inbox, opens the case, decrypts the evidence, acknowledges and answers, and sees
+//!    every step of the timeline cosigned by both witnesses (verified in the browser); us-cisa
 //!    sees the answer; an auditor views the charts and verifies an entry in the browser; every
 //!    page is screenshotted in English and Arabic into `test-output/console/`; no console error;
 //! 5. Go's golang.org/x/mod/sumdb/note verifies every statement of the log, the browser-signed
@@ -18,7 +20,8 @@
 //!    encrypted, and the browser decrypted what `age` encrypted;
 //! 6. after the server stopped, no file of its data directory and no line of its log holds
 //!    any plaintext of the case (titles, messages, evidence) or any private key material of
-//!    the officers (signing seeds, age identities), nor their API tokens.
+//!    the officers (signing seeds, age identities), nor their API tokens; no line of its log
+//!    holds the secret of a webhook ru-nkcki registered (whose receiver is not there).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -171,6 +174,19 @@ fn run_in(
         work: tmp.to_owned(),
     };
     h.ok_str(&["init", "--dir", &data.to_string_lossy(), "--origin", ORIGIN])?;
+    // Two real witnesses, both required: the case page shows their cosignatures.
+    let witnesses = start_witnesses(&h, &data, tmp)?;
+    say(
+        t,
+        &format!(
+            "witnesses {} serving",
+            witnesses
+                .iter()
+                .map(|w| w.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    );
     let server_log = tmp.join("server.log");
     let log_file = std::fs::File::create(&server_log).context("creating the server log")?;
     let server = Server::start_with(
@@ -188,6 +204,25 @@ fn run_in(
     let op_token = data.join("operator.token");
     let us = h.register(&base, &op_token, "us-cisa", "US CISA", "US", &api)?;
     let ru = h.register(&base, &op_token, "ru-nkcki", "NKTsKI", "RU", &api)?;
+    // A webhook of ru-nkcki's, whose receiver is not there (attempts fail and are retried):
+    // its secret is stored in the database and must never reach the server's log.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let hook: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(&ru.token)
+        .json(&serde_json::json!({ "url": format!("http://127.0.0.1:{closed}/duty") }))
+        .send()
+        .context("registering a webhook")?
+        .error_for_status()
+        .context("registering a webhook")?
+        .json()
+        .context("the webhook registration's answer")?;
+    let webhook_secret = hook["secret"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no secret in {hook}"))?
+        .to_owned();
     let evidence = root.join("scenario/kaseya-2021/evidence.json");
     let title = "REvil ransomware pushed through Kaseya VSA";
     let message = "Ransomware deployed through a Kaseya VSA update; preserve what you hold about the C2 servers.";
@@ -246,6 +281,7 @@ fn run_in(
         "ackText": ack_text,
         "answerText": answer_text,
         "verifyIndex": entries_size - 1,
+        "witnesses": witnesses.iter().map(|w| w.name.clone()).collect::<Vec<_>>(),
         "otherVkey": "other.example/log+6a1d1a2b+AcMu5y5a2PvsjPQxD0PSiDdn4Vt1xLc3rtIUQjMqnSmC",
         "ru": { "keyFile": tmp.join("ru-nkcki.key"), "token": ru.token },
         "us": { "keyFile": tmp.join("us-cisa.key"), "token": us.token },
@@ -448,9 +484,20 @@ fn run_in(
             files.push(e.path());
         }
     }
+    // The database keeps the webhook's secret (it signs with it); the log never shows it.
+    let in_log_only = [("the webhook's secret", webhook_secret.as_str())];
     for f in &files {
         let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
         scanned += bytes.len();
+        if *f == server_log {
+            for (what, secret) in in_log_only {
+                if memfind(&bytes, secret.as_bytes())
+                    || memfind(&bytes, secret.trim_start_matches("whsec_").as_bytes())
+                {
+                    bail!("{} holds {what}", f.display());
+                }
+            }
+        }
         for (what, secret) in &secrets {
             // Short needles would match by chance and prove nothing.
             ensure!(
@@ -479,6 +526,92 @@ fn run_in(
         ),
     );
     Ok(())
+}
+
+/// A running `hotline witness serve`, killed when dropped.
+struct Witness {
+    name: String,
+    _child: interop::ChildGuard,
+}
+
+/// Makes two witnesses of the log in `data` (keys and databases under `tmp`), serves each on
+/// 127.0.0.1 and writes `data/witnesses.toml` requiring both.
+fn start_witnesses(h: &Hotline, data: &Path, tmp: &Path) -> Result<Vec<Witness>> {
+    use std::io::BufRead as _;
+    let log_vkey = read_trimmed(&data.join("log.vkey"))?;
+    let mut policy = String::from("required = 2\n");
+    let mut out = Vec::new();
+    for name in ["witness-a.hotline.invalid", "witness-b.hotline.invalid"] {
+        let dir = tmp.join(name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let key = dir.join("witness.key");
+        let vkey = h
+            .ok_str(&[
+                "witness",
+                "keygen",
+                "--name",
+                name,
+                "--out",
+                &key.to_string_lossy(),
+            ])?
+            .trim()
+            .to_owned();
+        let config = dir.join("witness.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "key_file = \"witness.key\"\ndatabase = \"witness.db\"\n\n[[log]]\n\
+                 origin = \"{ORIGIN}\"\nkeys = [\"{log_vkey}\"]\n"
+            ),
+        )
+        .with_context(|| format!("writing {}", config.display()))?;
+        let mut child = interop::ChildGuard {
+            child: Command::new(&h.bin)
+                .args(["witness", "serve", "--config"])
+                .arg(&config)
+                // Loopback only.
+                .args(["--listen", "127.0.0.1:0"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting hotline witness serve")?,
+        };
+        let stdout = child
+            .child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("hotline witness serve has no stdout"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(addr) = line
+                    .split(" on http://")
+                    .nth(1)
+                    .and_then(|r| r.split('/').next())
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| anyhow!("hotline witness serve ({name}) did not start in 30 s"))?;
+        policy.push_str(&format!(
+            "\n[[witness]]\nname = \"{name}\"\nurl = \"http://{addr}\"\nvkey = \"{vkey}\"\n"
+        ));
+        out.push(Witness {
+            name: name.to_owned(),
+            _child: child,
+        });
+    }
+    std::fs::write(data.join("witnesses.toml"), policy).context("writing witnesses.toml")?;
+    Ok(out)
 }
 
 fn memfind(hay: &[u8], needle: &[u8]) -> bool {

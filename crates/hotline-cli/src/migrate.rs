@@ -92,6 +92,13 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
         copy_log(&*src, Destination::Sqlite(&dd.db()))?
     };
     drop(src);
+    // Webhooks an older build kept in files of the source directory (never started since)
+    // go into the copy too; the source's files stay, for the source's own next start.
+    let imported = if is_url(&args.from) {
+        None
+    } else {
+        import_legacy_webhooks(Path::new(&args.from), &args.to)?
+    };
 
     // Check the copy, read-only, against its own key.
     let (dst, vkey) = if is_url(&args.to) {
@@ -121,6 +128,11 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
                 "credentials": stats.credentials,
                 "taxii_publications": stats.taxii_publications,
                 "taxii_objects": stats.taxii_objects,
+                "webhooks": stats.webhooks,
+                "webhook_pending": stats.webhook_pending,
+                "webhook_deliveries": stats.webhook_deliveries,
+                "webhook_next_index": stats.webhook_next_index,
+                "webhooks_imported_from_files": imported.as_ref().map(|i| i.hooks),
                 "root_before": before.as_ref().map(|b| &b.1),
                 "root_after": after,
                 "problems": report.problems,
@@ -130,7 +142,8 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
     } else {
         println!(
             "copied {} → {}: {} entries, {} bundles, {} tiles, {} checkpoints, {} payloads, {} \
-             credentials, {} TAXII publications with {} objects in {seconds:.2}s",
+             credentials, {} TAXII publications with {} objects, {} webhooks ({} events \
+             queued, {} delivery attempts) in {seconds:.2}s",
             describe(&args.from),
             describe(&args.to),
             stats.size,
@@ -140,8 +153,21 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
             stats.payloads,
             stats.credentials,
             stats.taxii_publications,
-            stats.taxii_objects
+            stats.taxii_objects,
+            stats.webhooks,
+            stats.webhook_pending,
+            stats.webhook_deliveries
         );
+        if let Some(i) = &imported {
+            println!(
+                "imported {} webhooks and {} delivery attempts from {} into the copy",
+                i.hooks,
+                i.deliveries,
+                Path::new(&args.from)
+                    .join(hotline_server::webhooks::LEGACY_FILE)
+                    .display()
+            );
+        }
         println!(
             "root before: {}",
             before.as_ref().map_or("(empty log)", |b| b.1.as_str())
@@ -172,4 +198,30 @@ pub fn run(args: &MigrateArgs, json: bool) -> Result<()> {
         bail!("the copy's root differs from the source's");
     }
     Ok(())
+}
+
+/// Imports into the copy at `to` the webhooks the data directory `from` still keeps in files
+/// (an older build's `webhooks.json`), leaving the files in place.
+fn import_legacy_webhooks(
+    from: &Path,
+    to: &str,
+) -> Result<Option<hotline_server::webhooks::Imported>> {
+    if !from.join(hotline_server::webhooks::LEGACY_FILE).exists() {
+        return Ok(None);
+    }
+    let store: Arc<dyn hotline_store::webhooks::WebhookStore> = if is_url(to) {
+        Arc::new(hotline_store::postgres::PgWebhooks::open(to)?)
+    } else {
+        Arc::new(hotline_store::sqlite::SqliteWebhooks::open(
+            &DataDir::new(Path::new(to)).db(),
+        )?)
+    };
+    let webhooks = hotline_server::webhooks::Webhooks::open(
+        store,
+        hotline_server::webhooks::RetryPolicy::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("opening the copy's webhooks: {e}"))?;
+    webhooks
+        .import_files(from, false)
+        .map_err(|e| anyhow::anyhow!("importing the webhooks of {}: {e}", from.display()))
 }

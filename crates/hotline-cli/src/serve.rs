@@ -129,28 +129,25 @@ impl OpenLog {
         let log_key = signer.verifier();
         // The writer first: opening it upgrades an older database before readers look at it.
         let mut lease = None;
-        let (writer, reader): (Box<dyn LogWriter>, Arc<dyn LogReader>) = match store {
+        let (writer, reader): (Box<dyn LogWriter>, Arc<dyn LogReader>) = match &store {
             Store::Sqlite(db) => {
-                let writer = SqliteWriter::open(&db)?;
-                (Box::new(writer), Arc::new(SqliteReader::open(&db)?))
+                let writer = SqliteWriter::open(db)?;
+                (Box::new(writer), Arc::new(SqliteReader::open(db)?))
             }
             // Only this process writes while it holds the lease; its commits are fenced by it.
             Store::Postgres(url) => {
-                postgres::upgrade(&url)?;
+                postgres::upgrade(url)?;
                 let held = ExclusiveLease::acquire(
-                    &url,
+                    url,
                     &frontend_name(),
                     Duration::from_millis(DEFAULT_LEASE_MS),
                 )
                 .with_context(|| {
-                    format!(
-                        "taking the sequencer lease of {}",
-                        postgres::target_of(&url)
-                    )
+                    format!("taking the sequencer lease of {}", postgres::target_of(url))
                 })?;
-                let writer = PgWriter::open_fenced(&url, held.epoch())?;
+                let writer = PgWriter::open_fenced(url, held.epoch())?;
                 lease = Some(held);
-                (Box::new(writer), Arc::new(PgReader::open(&url)?))
+                (Box::new(writer), Arc::new(PgReader::open(url)?))
             }
         };
         let view = Arc::new(LogView::new(reader)?);
@@ -191,15 +188,8 @@ impl OpenLog {
                 Some(w) => service.with_witnessing(w.clone()),
                 None => service,
             };
-            // Webhook registrations and their delivery log live beside the keys.
-            let webhooks = hotline_server::webhooks::Webhooks::open(
-                dir.path(),
-                hotline_server::webhooks::RetryPolicy::default(),
-            )
-            .map_err(|e| {
-                anyhow::anyhow!("opening the webhooks in {}: {e}", dir.path().display())
-            })?;
-            let service = service.with_webhooks(Arc::new(webhooks));
+            // Webhook registrations, progress and delivery log live beside the log.
+            let service = service.with_webhooks(open_webhooks(dir, &store)?);
             Some(Arc::new(service))
         } else {
             None
@@ -217,6 +207,47 @@ impl OpenLog {
     pub fn view(&self) -> &Arc<LogView> {
         self.sequencer.view()
     }
+}
+
+/// The webhooks of the hotline in `dir`, kept in its store (the SQLite file or the
+/// PostgreSQL database), after importing once what an older build kept in files of the
+/// directory.
+pub fn open_webhooks(
+    dir: &DataDir,
+    store: &Store,
+) -> Result<Arc<hotline_server::webhooks::Webhooks>> {
+    let kept: Arc<dyn hotline_store::webhooks::WebhookStore> = match store {
+        Store::Sqlite(db) => Arc::new(hotline_store::sqlite::SqliteWebhooks::open(db)?),
+        Store::Postgres(url) => Arc::new(postgres::PgWebhooks::open(url)?),
+    };
+    let webhooks = hotline_server::webhooks::Webhooks::open(
+        kept,
+        hotline_server::webhooks::RetryPolicy::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("opening the webhooks: {e}"))?;
+    match webhooks.import_files(dir.path(), true) {
+        Ok(None) => {}
+        Ok(Some(i)) => {
+            let file = dir.path().join(hotline_server::webhooks::LEGACY_FILE);
+            if i.fresh {
+                eprintln!(
+                    "imported {} webhook registrations and {} delivery attempts from {} into \
+                     the database; the files are renamed *.imported (they hold the secrets: \
+                     delete them once you have checked the webhooks)",
+                    i.hooks,
+                    i.deliveries,
+                    file.display()
+                );
+            } else {
+                eprintln!(
+                    "{} had already been imported into the database; renamed it *.imported",
+                    file.display()
+                );
+            }
+        }
+        Err(e) => anyhow::bail!("importing the webhooks of {}: {e}", dir.path().display()),
+    }
+    Ok(Arc::new(webhooks))
 }
 
 /// Serves the log until `shutdown` resolves, then lets the sequencer finish its queue.
@@ -237,7 +268,7 @@ pub async fn serve(
         .witnessing
         .clone()
         .map(|w| witnessing::spawn(w, log.view().clone()));
-    // Webhook notifications: only this process sequences, so only it sends them.
+    // Webhook notifications: this process sequences, so it sends them.
     let notifier = log.service.clone().and_then(|service| {
         let hooks = service.webhooks().ok()?.clone();
         Some(hotline_server::webhooks::spawn(hooks, service))
@@ -268,12 +299,9 @@ pub async fn serve(
     // Stopped tasks are awaited, so that nothing they hold is dropped later on a runtime
     // thread: the last handle on a PostgreSQL connection must go outside the runtime (the
     // blocking client's drop refuses to run inside one).
-    for t in [ticker, witnesser].into_iter().flatten() {
+    for t in [ticker, witnesser, notifier].into_iter().flatten() {
         t.abort();
         let _ = t.await;
-    }
-    if let Some(t) = notifier {
-        t.abort();
     }
     let OpenLog {
         sequencer,
@@ -406,7 +434,9 @@ pub fn open_frontend(
         },
     )
     .map_err(|e| anyhow::anyhow!("opening the hotline in {}: {e}", dir.path().display()))?
-    .with_frontend(status.clone());
+    .with_frontend(status.clone())
+    // Registrations and deliveries in the database: the same on every frontend.
+    .with_webhooks(open_webhooks(dir, &Store::Postgres(url.to_owned()))?);
     let service = Arc::new(match &witnessing {
         Some(w) => service.with_witnessing(w.clone()),
         None => service,
@@ -473,6 +503,12 @@ pub async fn serve_frontend(
         hotline_server::forward::layer,
     ));
     let witnesser = witnessing.map(|w| witnessing::spawn(w, view.clone()));
+    // Every frontend runs the notifier; only the one sequencing sends anything, resuming
+    // from the progress its predecessor stored.
+    let notifier = service
+        .webhooks()
+        .ok()
+        .map(|hooks| hotline_server::webhooks::spawn(hooks.clone(), service.clone()));
     // Every frontend ticks; only the one sequencing records anything.
     let ticker = {
         let service = service.clone();
@@ -496,7 +532,7 @@ pub async fn serve_frontend(
         .await
         .context("serving HTTP")?;
     // As in `serve`: the last handles on PostgreSQL connections go outside the runtime.
-    for t in std::iter::once(ticker).chain(witnesser) {
+    for t in std::iter::once(ticker).chain(witnesser).chain(notifier) {
         t.abort();
         let _ = t.await;
     }

@@ -415,3 +415,150 @@ fn assert_same(a: &[Served], b: &[Served], what: &str) {
         );
     }
 }
+
+#[test]
+fn webhooks_migrate_there_and_back_with_their_progress() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(schema) = Schema::new() else { return };
+    let sb = Sandbox::new();
+    sb.run_ok(&[
+        "init",
+        "--dir",
+        "hl",
+        "--origin",
+        "migrate-webhooks.test/log",
+    ]);
+    assert_eq!(
+        std::fs::metadata(sb.path("hl/hotline.db"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600,
+        "the database holds webhook secrets"
+    );
+    let server = sb.serve("hl");
+    util::register_party(&sb, &server.url, "us-cisa", "US");
+    util::register_party(&sb, &server.url, "ru-nkcki", "RU");
+    let token = std::fs::read_to_string(sb.path("ru-nkcki/token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    // A receiver that is not there: attempts fail and are retried, so an event stays queued.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http = reqwest::blocking::Client::new();
+    let hook: serde_json::Value = http
+        .post(format!("{}/api/v1/webhooks", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "url": format!("http://127.0.0.1:{closed}/duty") }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        hook["secret"].as_str().unwrap().starts_with("whsec_"),
+        "{hook}"
+    );
+    // The notifier's first round sets its progress; then a notice arrives.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    sb.run_ok(&[
+        "--config",
+        "us-cisa/config.toml",
+        "send",
+        "--to",
+        "ru-nkcki",
+        "--title",
+        "heads up",
+        "-m",
+        "fyi",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let log: serde_json::Value = http
+            .get(format!("{}/api/v1/webhooks/deliveries", server.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if !log.as_array().unwrap().is_empty() {
+            assert_eq!(log[0]["will_retry"], true, "{log}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no attempt in 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server.stop();
+    let kept = hotline_store::sqlite::SqliteReader::open(&sb.path("hl/hotline.db"))
+        .unwrap()
+        .webhook_data()
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.hooks.len(), 1);
+    assert!(kept.next_index.is_some());
+    assert_eq!(kept.pending.len(), 1, "{kept:?}");
+    assert!(!kept.deliveries.is_empty());
+    assert!(!format!("{kept:?}").contains("whsec_"), "a secret in Debug");
+
+    // A registration an older build kept in a file, never imported: the copy gets it too.
+    let legacy = serde_json::json!({
+        "hooks": [{ "id": "wh_00000000000000aa", "party": "us-cisa",
+                    "url": "https://duty.us-cisa.example/", "created": "2021-07-03T10:00:00Z",
+                    "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" }],
+        "next_index": 1,
+        "announced": [],
+    });
+    std::fs::write(sb.path("hl/webhooks.json"), legacy.to_string()).unwrap();
+
+    let there = json_of(&sb.run_ok(&["migrate", "--from", "hl", "--to", &schema.url, "--json"]));
+    assert_eq!(there["ok"], true, "{there}");
+    assert_eq!(there["webhooks"], 1, "{there}");
+    assert_eq!(there["webhook_pending"], 1, "{there}");
+    assert_eq!(
+        there["webhook_deliveries"],
+        kept.deliveries.len(),
+        "{there}"
+    );
+    assert_eq!(
+        there["webhook_next_index"],
+        kept.next_index.unwrap(),
+        "{there}"
+    );
+    assert_eq!(there["webhooks_imported_from_files"], 1, "{there}");
+    assert!(
+        sb.path("hl/webhooks.json").exists(),
+        "the source's file was moved"
+    );
+    let on_pg = hotline_store::postgres::PgReader::open(&schema.url)
+        .unwrap()
+        .webhook_data()
+        .unwrap()
+        .unwrap();
+    let mut expected = kept.clone();
+    expected.hooks.push(on_pg.hooks[1].clone());
+    expected.imports = on_pg.imports.clone();
+    assert_eq!(on_pg, expected);
+    assert_eq!(on_pg.hooks[1].id, "wh_00000000000000aa");
+    assert_eq!(on_pg.imports.len(), 1);
+
+    let back = json_of(&sb.run_ok(&["migrate", "--from", &schema.url, "--to", "hl2", "--json"]));
+    assert_eq!(back["ok"], true, "{back}");
+    assert_eq!(back["webhooks"], 2, "{back}");
+    let db2 = sb.path("hl2/hotline.db");
+    assert_eq!(
+        hotline_store::sqlite::SqliteReader::open(&db2)
+            .unwrap()
+            .webhook_data()
+            .unwrap()
+            .unwrap(),
+        on_pg
+    );
+    assert_eq!(
+        std::fs::metadata(&db2).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}

@@ -1182,7 +1182,7 @@ async fn webhook_register(
     let body = json_body(body)?;
     let hooks = s.webhooks()?.clone();
     let url = body.url;
-    // Persisting fsyncs: off the async workers.
+    // The store blocks (and fsyncs): off the async workers.
     let dto = tokio::task::spawn_blocking(move || hooks.register(&caller, &url))
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))??;
@@ -1202,7 +1202,11 @@ async fn webhook_list(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<Vec<crate::webhooks::WebhookDto>>> {
-    Ok(Json(s.webhooks()?.list(&caller)))
+    let hooks = s.webhooks()?.clone();
+    let list = tokio::task::spawn_blocking(move || hooks.list(&caller))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    Ok(Json(list))
 }
 
 #[utoipa::path(
@@ -1240,7 +1244,11 @@ async fn webhook_deliveries(
     State(s): State<Arc<HotlineService>>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<Vec<crate::webhooks::DeliveryDto>>> {
-    Ok(Json(s.webhooks()?.deliveries(&caller)))
+    let hooks = s.webhooks()?.clone();
+    let log = tokio::task::spawn_blocking(move || hooks.deliveries(&caller))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    Ok(Json(log))
 }
 
 #[utoipa::path(

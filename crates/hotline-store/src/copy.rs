@@ -1,5 +1,6 @@
 //! Copying a whole log from one store to another (SQLite ↔ PostgreSQL), row for row: meta,
-//! entry bundles, hash tiles, checkpoints, payloads and credentials.
+//! entry bundles, hash tiles, checkpoints, payloads, credentials, the TAXII tables and the
+//! webhook tables (registrations, the notifier's progress and outbox, the delivery log).
 //!
 //! The source is read through [`LogReader`] and must not be written meanwhile (stop its
 //! server; the CLI takes a data directory's lock). The destination must be empty and is
@@ -13,6 +14,7 @@ use rusqlite::{Connection, params};
 
 use crate::error::{Result, StoreError};
 use crate::taxii::TaxiiPublication;
+use crate::webhooks::WebhookData;
 use crate::{Credential, LogReader, StoredCheckpoint};
 
 /// Where a copy goes.
@@ -45,6 +47,14 @@ pub struct CopyStats {
     pub taxii_publications: u64,
     /// TAXII object versions.
     pub taxii_objects: u64,
+    /// Webhook registrations.
+    pub webhooks: u64,
+    /// Webhook events waiting for delivery.
+    pub webhook_pending: u64,
+    /// Webhook delivery attempts recorded.
+    pub webhook_deliveries: u64,
+    /// The webhook notifier's progress: the log index below which entries were examined.
+    pub webhook_next_index: Option<u64>,
 }
 
 /// One destination's inserts, all inside the transaction the sink opened.
@@ -56,6 +66,7 @@ trait Sink {
     fn payload(&mut self, index: u64, id: &[u8], data: &[u8]) -> Result<()>;
     fn credential(&mut self, index: u64, c: &Credential) -> Result<()>;
     fn publication(&mut self, index: u64, p: &TaxiiPublication) -> Result<()>;
+    fn webhooks(&mut self, data: &WebhookData) -> Result<()>;
     fn commit(self: Box<Self>) -> Result<()>;
 }
 
@@ -105,7 +116,12 @@ pub fn copy_log(src: &dyn LogReader, dst: Destination<'_>) -> Result<CopyStats> 
 }
 
 /// `meta` settings a destination writes itself when it is created.
-const WRITTEN_META: &[&str] = &["origin", "log_vkey", crate::taxii::SCHEMA_META_KEY];
+const WRITTEN_META: &[&str] = &[
+    "origin",
+    "log_vkey",
+    crate::taxii::SCHEMA_META_KEY,
+    crate::webhooks::SCHEMA_META_KEY,
+];
 
 fn copy_into(src: &dyn LogReader, mut sink: Box<dyn Sink>, written: &[&str]) -> Result<CopyStats> {
     let mut stats = CopyStats::default();
@@ -178,6 +194,13 @@ fn copy_into(src: &dyn LogReader, mut sink: Box<dyn Sink>, written: &[&str]) -> 
                 stats.taxii_objects += p.objects.len() as u64;
             }
         }
+    }
+    if let Some(data) = src.webhook_data()? {
+        sink.webhooks(&data)?;
+        stats.webhooks = data.hooks.len() as u64;
+        stats.webhook_pending = data.pending.len() as u64;
+        stats.webhook_deliveries = data.deliveries.len() as u64;
+        stats.webhook_next_index = data.next_index;
     }
     if src.latest_checkpoint()?.map(|c| c.size) != latest.map(|c| c.size) {
         return Err(StoreError::Corrupt(
@@ -277,6 +300,9 @@ impl Sink for SqliteSink {
         let index = to_i64(index, "publication index")?;
         crate::sqlite::write_taxii(&self.conn, &[(index, p)]).map_err(sqlite_err(&self.path))
     }
+    fn webhooks(&mut self, data: &WebhookData) -> Result<()> {
+        crate::sqlite::write_webhook_data(&self.conn, data).map_err(sqlite_err(&self.path))
+    }
     fn commit(self: Box<Self>) -> Result<()> {
         self.conn
             .execute_batch("COMMIT")
@@ -343,6 +369,9 @@ impl PgSink {
         }
         client
             .batch_execute(crate::postgres::SCHEMA_TAXII)
+            .map_err(e)?;
+        client
+            .batch_execute(crate::postgres::SCHEMA_WEBHOOKS)
             .map_err(e)?;
         for (k, v) in [
             (
@@ -465,6 +494,14 @@ impl Sink for PgSink {
         // As the writer does: the version marks are recomputed, not copied.
         let index = to_i64(index, "publication index")?;
         crate::postgres::write_taxii(&mut self.client, &[(index, p)]).map_err(|source| {
+            StoreError::Postgres {
+                target: self.target.clone(),
+                source,
+            }
+        })
+    }
+    fn webhooks(&mut self, data: &WebhookData) -> Result<()> {
+        crate::postgres::write_webhook_data(&mut self.client, data).map_err(|source| {
             StoreError::Postgres {
                 target: self.target.clone(),
                 source,

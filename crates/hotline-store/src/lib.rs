@@ -10,6 +10,7 @@
 //! - [`sequencer`]: batches appends, integrates them into tiles, signs a checkpoint and commits
 //!   everything in one durable write before any caller learns its index.
 //! - [`reader`]: proofs and tiles for readers, with a cache of immutable full tiles.
+//! - [`webhooks`]: webhook registrations, the notifier's progress and its delivery log.
 //! - [`follow`]: a process that does not sequence keeps its [`reader::LogView`] in step with
 //!   the log another one sequences (several frontends on one PostgreSQL database).
 
@@ -23,6 +24,7 @@ pub mod reader;
 pub mod sequencer;
 pub mod sqlite;
 pub mod taxii;
+pub mod webhooks;
 
 pub use error::{Result, StoreError};
 
@@ -147,5 +149,10 @@ pub trait LogReader: Send + Sync {
     /// The TAXII collections kept beside the log, if this backend keeps them.
     fn taxii(&self) -> Option<&dyn taxii::TaxiiReader> {
         None
+    }
+    /// Everything the webhook tables hold, read at one moment (for copying a log), if this
+    /// backend keeps them and the log has them.
+    fn webhook_data(&self) -> Result<Option<webhooks::WebhookData>> {
+        Ok(None)
     }
 }

@@ -17,7 +17,13 @@
 //! - `checkpoints(size, note, created_ms)`: every checkpoint the log ever signed;
 //! - `payloads(idx, id, data)`: the encrypted payload stored with the entry at log index `idx`
 //!   whose leaf hash is `id` (version 2 keyed them by `id`);
-//! - `credentials(token_hash, party, idx)`: API credentials granted with entry `idx`.
+//! - `credentials(token_hash, party, idx)`: API credentials granted with entry `idx`;
+//! - the TAXII tables ([`crate::taxii`]) and the webhook tables ([`crate::webhooks`]), each
+//!   versioned on its own and created when missing.
+//!
+//! The file is created mode 0600 (it holds the webhooks' secrets; SQLite gives the WAL and
+//! shared-memory files the database file's mode), and a writer takes group and other
+//! permissions off a database created before that.
 //!
 //! Partial tiles and bundles are rewritten in place as they grow; a narrower version is always
 //! a prefix of a wider one, so readers cut any published partial width from the stored one.
@@ -282,6 +288,9 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
             ),
         });
     }
+    // Readable by its owner only, from its first byte: it holds webhook secrets (and SQLite
+    // gives the WAL and shared-memory files the database file's mode).
+    create_private(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
@@ -297,6 +306,7 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
     tx.execute_batch(SCHEMA_PAYLOADS).map_err(db_err(path))?;
     tx.execute_batch(SCHEMA_CREDENTIALS).map_err(db_err(path))?;
     tx.execute_batch(SCHEMA_TAXII).map_err(db_err(path))?;
+    tx.execute_batch(SCHEMA_WEBHOOKS).map_err(db_err(path))?;
     for (k, v) in [
         ("schema_version", SCHEMA_VERSION.to_string()),
         ("origin", origin.to_owned()),
@@ -309,6 +319,46 @@ pub fn create(path: &Path, origin: &str, log_vkey: &str) -> Result<()> {
         .map_err(db_err(path))?;
     }
     tx.commit().map_err(db_err(path))?;
+    Ok(())
+}
+
+/// Creates an empty file at `path` that only its owner may read or write.
+fn create_private(path: &Path) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    opts.open(path).map(drop).map_err(|source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Takes group and other permissions off the database file and its WAL and shared-memory
+/// files (a database created before [`create`] made them private).
+fn restrict_to_owner(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = PathBuf::from(file);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(|source| StoreError::Io {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+            tracing::info!(path = %file.display(), "made the database file private to its owner");
+        }
+    }
     Ok(())
 }
 
@@ -565,7 +615,9 @@ impl SqliteWriter {
                 migrate(&mut conn, path)?;
                 conn.execute_batch(SCHEMA_TAXII).map_err(db_err(path))?;
                 migrate_taxii(&mut conn, path)?;
+                ensure_webhooks(&conn, path)?;
             }
+            restrict_to_owner(path)?;
         }
         // NORMAL: the commit does not fsync; SqliteSyncer does, before anything is acknowledged.
         let (conn, _) = open_existing_with(path, false, "NORMAL")?;
@@ -812,6 +864,17 @@ impl LogReader for SqliteReader {
 
     fn taxii(&self) -> Option<&dyn crate::taxii::TaxiiReader> {
         if self.has_taxii { Some(self) } else { None }
+    }
+
+    fn webhook_data(&self) -> Result<Option<crate::webhooks::WebhookData>> {
+        self.with_conn(|c| {
+            if !has_webhook_tables(c)? {
+                return Ok(None);
+            }
+            // One read transaction: a consistent snapshot of every table.
+            let tx = c.unchecked_transaction()?;
+            read_webhook_data(&tx).map(Some)
+        })
     }
 
     fn log_vkey(&self) -> &str {
@@ -1156,5 +1219,524 @@ impl crate::taxii::TaxiiReader for SqliteReader {
             }
             Ok(pubs)
         })
+    }
+}
+
+/// The webhook tables ([`crate::webhooks`]), created when missing by [`create`],
+/// [`SqliteWriter::open`] and [`SqliteWebhooks::open`]; versioned on their own (`meta` key
+/// `webhooks_schema_version`). Each table is keyed so that what grows (deliveries) grows at
+/// its end.
+const SCHEMA_WEBHOOKS: &str = "
+CREATE TABLE IF NOT EXISTS webhooks (
+    seq     INTEGER PRIMARY KEY,
+    id      TEXT NOT NULL UNIQUE,
+    party   TEXT NOT NULL,
+    url     TEXT NOT NULL,
+    secret  TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhooks_by_party ON webhooks(party, seq);
+CREATE TABLE IF NOT EXISTS webhook_progress (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    next_index INTEGER CHECK (next_index >= 0)
+);
+INSERT OR IGNORE INTO webhook_progress(id, next_index) VALUES (1, NULL);
+CREATE TABLE IF NOT EXISTS webhook_announced (
+    key TEXT PRIMARY KEY,
+    due INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_pending (
+    event_id   TEXT NOT NULL,
+    webhook    TEXT NOT NULL,
+    party      TEXT NOT NULL,
+    event      TEXT NOT NULL,
+    case_id    TEXT NOT NULL,
+    body       BLOB NOT NULL,
+    attempts   INTEGER NOT NULL CHECK (attempts >= 0),
+    next_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (event_id, webhook)
+);
+CREATE INDEX IF NOT EXISTS webhook_pending_by_time ON webhook_pending(next_at_ms);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    seq        INTEGER PRIMARY KEY,
+    party      TEXT NOT NULL,
+    webhook    TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    event      TEXT NOT NULL,
+    case_id    TEXT NOT NULL,
+    attempt    INTEGER NOT NULL,
+    time       TEXT NOT NULL,
+    status     INTEGER,
+    error      TEXT,
+    delivered  INTEGER NOT NULL,
+    will_retry INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_party ON webhook_deliveries(party, seq);
+CREATE TABLE IF NOT EXISTS webhook_imports (
+    digest      TEXT PRIMARY KEY,
+    imported_ms INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('webhooks_schema_version', '1');
+";
+
+/// Creates the webhook tables if they are missing and refuses tables of another version.
+fn ensure_webhooks(conn: &Connection, path: &Path) -> Result<()> {
+    conn.execute_batch(SCHEMA_WEBHOOKS).map_err(db_err(path))?;
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'webhooks_schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err(path))?;
+    if version.as_deref() != Some("1") {
+        return Err(StoreError::SchemaVersion {
+            path: format!("{} (webhook tables)", path.display()),
+            found: version.unwrap_or_else(|| "none".to_owned()),
+            expected: crate::webhooks::SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Whether the webhook tables exist.
+fn has_webhook_tables(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_pending'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn row_hook(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::webhooks::Webhook> {
+    Ok(crate::webhooks::Webhook {
+        id: r.get(0)?,
+        party: r.get(1)?,
+        url: r.get(2)?,
+        secret: r.get(3)?,
+        created: r.get(4)?,
+    })
+}
+
+const PENDING_COLUMNS: &str =
+    "event_id, webhook, party, event, case_id, body, attempts, next_at_ms";
+
+fn row_pending(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::webhooks::Pending> {
+    Ok(crate::webhooks::Pending {
+        event_id: r.get(0)?,
+        webhook: r.get(1)?,
+        party: r.get(2)?,
+        event: r.get(3)?,
+        case_id: r.get(4)?,
+        body: r.get(5)?,
+        attempts: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(u32::MAX),
+        next_at_ms: r.get(7)?,
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "party, webhook, event_id, event, case_id, attempt, time, \
+     status, error, delivered, will_retry";
+
+fn row_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::webhooks::Delivery> {
+    Ok(crate::webhooks::Delivery {
+        party: r.get(0)?,
+        webhook: r.get(1)?,
+        event_id: r.get(2)?,
+        event: r.get(3)?,
+        case_id: r.get(4)?,
+        attempt: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
+        time: r.get(6)?,
+        status: r
+            .get::<_, Option<i64>>(7)?
+            .and_then(|s| u16::try_from(s).ok()),
+        error: r.get(8)?,
+        delivered: r.get(9)?,
+        will_retry: r.get(10)?,
+    })
+}
+
+fn put_pending(conn: &Connection, events: &[crate::webhooks::Pending]) -> rusqlite::Result<()> {
+    let mut put = conn.prepare_cached(&format!(
+        "INSERT OR IGNORE INTO webhook_pending({PENDING_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?;
+    for p in events {
+        put.execute(params![
+            p.event_id,
+            p.webhook,
+            p.party,
+            p.event,
+            p.case_id,
+            p.body,
+            i64::from(p.attempts),
+            p.next_at_ms
+        ])?;
+    }
+    Ok(())
+}
+
+/// Appends one attempt to the delivery log and keeps the party's latest ones.
+fn put_delivery(conn: &Connection, d: &crate::webhooks::Delivery) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO webhook_deliveries({DELIVERY_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(params![
+        d.party,
+        d.webhook,
+        d.event_id,
+        d.event,
+        d.case_id,
+        i64::from(d.attempt),
+        d.time,
+        d.status.map(i64::from),
+        d.error,
+        d.delivered,
+        d.will_retry
+    ])?;
+    conn.prepare_cached(
+        "DELETE FROM webhook_deliveries WHERE party = ?1 AND seq <= \
+         (SELECT seq FROM webhook_deliveries WHERE party = ?1 ORDER BY seq DESC \
+          LIMIT 1 OFFSET ?2)",
+    )?
+    .execute(params![d.party, crate::webhooks::DELIVERIES_KEPT as i64])?;
+    Ok(())
+}
+
+/// Adds `data` to the webhook tables as [`crate::webhooks::WebhookStore::import`] describes;
+/// the caller's transaction makes it atomic. Shared by the import and the copy into a new
+/// SQLite database.
+pub(crate) fn write_webhook_data(
+    conn: &Connection,
+    data: &crate::webhooks::WebhookData,
+) -> rusqlite::Result<()> {
+    {
+        let mut put = conn.prepare_cached(
+            "INSERT OR IGNORE INTO webhooks(id, party, url, secret, created) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for h in &data.hooks {
+            put.execute(params![h.id, h.party, h.url, h.secret, h.created])?;
+        }
+    }
+    if let Some(next) = data.next_index {
+        conn.execute(
+            "UPDATE webhook_progress SET next_index = ?1 WHERE id = 1 AND next_index IS NULL",
+            [i64::try_from(next).unwrap_or(i64::MAX)],
+        )?;
+    }
+    {
+        let mut put = conn
+            .prepare_cached("INSERT OR IGNORE INTO webhook_announced(key, due) VALUES (?1, ?2)")?;
+        for (key, due) in &data.announced {
+            put.execute(params![key, due])?;
+        }
+    }
+    put_pending(conn, &data.pending)?;
+    for d in &data.deliveries {
+        put_delivery(conn, d)?;
+    }
+    let mut put = conn.prepare_cached(
+        "INSERT OR IGNORE INTO webhook_imports(digest, imported_ms) VALUES (?1, ?2)",
+    )?;
+    for digest in &data.imports {
+        put.execute(params![digest, now_ms()])?;
+    }
+    Ok(())
+}
+
+/// Everything the webhook tables hold, read in the caller's transaction.
+fn read_webhook_data(conn: &Connection) -> rusqlite::Result<crate::webhooks::WebhookData> {
+    let hooks = conn
+        .prepare_cached("SELECT id, party, url, secret, created FROM webhooks ORDER BY seq")?
+        .query_map([], row_hook)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_index: Option<i64> = conn.query_row(
+        "SELECT next_index FROM webhook_progress WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let announced = conn
+        .prepare_cached("SELECT key, due FROM webhook_announced ORDER BY key")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let pending = conn
+        .prepare_cached(&format!(
+            "SELECT {PENDING_COLUMNS} FROM webhook_pending ORDER BY event_id, webhook"
+        ))?
+        .query_map([], row_pending)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let deliveries = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY seq"
+        ))?
+        .query_map([], row_delivery)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let imports = conn
+        .prepare_cached("SELECT digest FROM webhook_imports ORDER BY digest")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(crate::webhooks::WebhookData {
+        hooks,
+        next_index: next_index.and_then(|i| u64::try_from(i).ok()),
+        announced,
+        pending,
+        deliveries,
+        imports,
+    })
+}
+
+/// The webhook tables of a SQLite log ([`crate::webhooks`]), through a connection of their
+/// own (`synchronous=FULL`: every change is on disk when its call returns). It shares the
+/// database with the sequencer's writer, whose lock it takes for a few milliseconds per
+/// change.
+pub struct SqliteWebhooks {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl SqliteWebhooks {
+    /// Opens the webhook tables of the log at `path`, creating them if missing.
+    pub fn open(path: &Path) -> Result<SqliteWebhooks> {
+        let (conn, _) = open_existing(path, false)?;
+        ensure_webhooks(&conn, path)?;
+        Ok(SqliteWebhooks {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        })
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it returns `Ok(Some)`,
+    /// rolled back otherwise.
+    fn tx<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let mut conn = match self.conn.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let e = db_err(&self.path);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        match f(&tx).map_err(&e)? {
+            Some(out) => {
+                tx.commit().map_err(&e)?;
+                Ok(Some(out))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = match self.conn.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&conn).map_err(db_err(&self.path))
+    }
+}
+
+impl crate::webhooks::WebhookStore for SqliteWebhooks {
+    fn hooks(&self, party: Option<&str>) -> Result<Vec<crate::webhooks::Webhook>> {
+        self.read(|c| match party {
+            Some(p) => c
+                .prepare_cached(
+                    "SELECT id, party, url, secret, created FROM webhooks WHERE party = ?1 \
+                     ORDER BY seq",
+                )?
+                .query_map([p], row_hook)?
+                .collect(),
+            None => c
+                .prepare_cached(
+                    "SELECT id, party, url, secret, created FROM webhooks ORDER BY seq",
+                )?
+                .query_map([], row_hook)?
+                .collect(),
+        })
+    }
+
+    fn add_hook(&self, hook: &crate::webhooks::Webhook, max_per_party: usize) -> Result<bool> {
+        Ok(self
+            .tx(|tx| {
+                let n: i64 = tx.query_row(
+                    "SELECT count(*) FROM webhooks WHERE party = ?1",
+                    [&hook.party],
+                    |r| r.get(0),
+                )?;
+                if usize::try_from(n).unwrap_or(usize::MAX) >= max_per_party {
+                    return Ok(None);
+                }
+                tx.execute(
+                    "INSERT INTO webhooks(id, party, url, secret, created) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![hook.id, hook.party, hook.url, hook.secret, hook.created],
+                )?;
+                Ok(Some(()))
+            })?
+            .is_some())
+    }
+
+    fn delete_hook(&self, party: &str, id: &str) -> Result<bool> {
+        Ok(self
+            .tx(|tx| {
+                if tx.execute(
+                    "DELETE FROM webhooks WHERE id = ?1 AND party = ?2",
+                    [id, party],
+                )? == 0
+                {
+                    return Ok(None);
+                }
+                tx.execute("DELETE FROM webhook_pending WHERE webhook = ?1", [id])?;
+                Ok(Some(()))
+            })?
+            .is_some())
+    }
+
+    fn next_index(&self) -> Result<Option<u64>> {
+        let v: Option<i64> = self.read(|c| {
+            c.query_row(
+                "SELECT next_index FROM webhook_progress WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+        })?;
+        Ok(v.and_then(|v| u64::try_from(v).ok()))
+    }
+
+    fn advance(
+        &self,
+        from: Option<u64>,
+        to: u64,
+        events: &[crate::webhooks::Pending],
+    ) -> Result<bool> {
+        let from = from.map(|f| i64::try_from(f).unwrap_or(i64::MAX));
+        let to = i64::try_from(to).unwrap_or(i64::MAX);
+        Ok(self
+            .tx(|tx| {
+                if tx.execute(
+                    "UPDATE webhook_progress SET next_index = ?1 WHERE id = 1 AND next_index IS ?2",
+                    params![to, from],
+                )? != 1
+                {
+                    return Ok(None);
+                }
+                put_pending(tx, events)?;
+                Ok(Some(()))
+            })?
+            .is_some())
+    }
+
+    fn announce(
+        &self,
+        deadlines: &[crate::webhooks::Announcement],
+        forget_before: i64,
+    ) -> Result<Vec<String>> {
+        Ok(self
+            .tx(|tx| {
+                tx.execute(
+                    "DELETE FROM webhook_announced WHERE due < ?1",
+                    [forget_before],
+                )?;
+                let mut fresh = Vec::new();
+                let mut put = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO webhook_announced(key, due) VALUES (?1, ?2)",
+                )?;
+                for a in deadlines {
+                    if put.execute(params![a.key, a.due])? == 1 {
+                        put_pending(tx, &a.events)?;
+                        fresh.push(a.key.clone());
+                    }
+                }
+                Ok(Some(fresh))
+            })?
+            .unwrap_or_default())
+    }
+
+    fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<crate::webhooks::Pending>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {PENDING_COLUMNS} FROM webhook_pending WHERE next_at_ms <= ?1 \
+                 ORDER BY next_at_ms, event_id, webhook LIMIT ?2"
+            ))?
+            .query_map(
+                params![now_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+                row_pending,
+            )?
+            .collect()
+        })
+    }
+
+    fn attempted(&self, d: &crate::webhooks::Delivery, next_at_ms: Option<i64>) -> Result<bool> {
+        let before = i64::from(d.attempt) - 1;
+        Ok(self
+            .tx(|tx| {
+                put_delivery(tx, d)?;
+                let changed = match next_at_ms {
+                    Some(at) => tx.execute(
+                        "UPDATE webhook_pending SET attempts = ?1, next_at_ms = ?2 \
+                         WHERE event_id = ?3 AND webhook = ?4 AND attempts = ?5",
+                        params![i64::from(d.attempt), at, d.event_id, d.webhook, before],
+                    )?,
+                    None => tx.execute(
+                        "DELETE FROM webhook_pending \
+                         WHERE event_id = ?1 AND webhook = ?2 AND attempts = ?3",
+                        params![d.event_id, d.webhook, before],
+                    )?,
+                };
+                Ok(Some(changed == 1))
+            })?
+            .unwrap_or(false))
+    }
+
+    fn deliveries(&self, party: &str, limit: usize) -> Result<Vec<crate::webhooks::Delivery>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE party = ?1 \
+                 ORDER BY seq DESC LIMIT ?2"
+            ))?
+            .query_map(
+                params![party, i64::try_from(limit).unwrap_or(i64::MAX)],
+                row_delivery,
+            )?
+            .collect()
+        })
+    }
+
+    fn import(&self, digest: &str, data: &crate::webhooks::WebhookData) -> Result<bool> {
+        Ok(self
+            .tx(|tx| {
+                let seen: bool = tx.query_row(
+                    "SELECT count(*) FROM webhook_imports WHERE digest = ?1",
+                    [digest],
+                    |r| r.get::<_, i64>(0).map(|n| n > 0),
+                )?;
+                if seen {
+                    return Ok(None);
+                }
+                let mut data = data.clone();
+                data.imports = vec![digest.to_owned()];
+                write_webhook_data(tx, &data)?;
+                Ok(Some(()))
+            })?
+            .is_some())
+    }
+
+    fn export(&self) -> Result<crate::webhooks::WebhookData> {
+        let mut conn = match self.conn.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let e = db_err(&self.path);
+        let tx = conn.transaction().map_err(&e)?;
+        read_webhook_data(&tx).map_err(&e)
     }
 }

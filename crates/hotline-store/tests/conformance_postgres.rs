@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use hotline_store::postgres::{self as pg, PgLease, PgReader, PgWriter};
+use hotline_store::postgres::{self as pg, PgLease, PgReader, PgWebhooks, PgWriter};
+use hotline_store::webhooks::WebhookStore;
 use hotline_store::{BatchWrite, LogReader, LogWriter, StoreError, StoredCheckpoint};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -116,6 +117,10 @@ impl conformance::Backend for Postgres {
             .unwrap()
             .batch_execute(sql)
             .unwrap();
+    }
+
+    fn webhooks(&self) -> Result<Arc<dyn WebhookStore>, StoreError> {
+        Ok(Arc::new(PgWebhooks::open(&self.schema.url)?))
     }
 }
 

@@ -8,7 +8,8 @@ mod conformance;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hotline_store::sqlite::{self, SqliteReader, SqliteWriter};
+use hotline_store::sqlite::{self, SqliteReader, SqliteWebhooks, SqliteWriter};
+use hotline_store::webhooks::WebhookStore;
 use hotline_store::{LogReader, LogWriter, StoreError};
 
 struct Sqlite {
@@ -30,6 +31,10 @@ impl conformance::Backend for Sqlite {
             .unwrap()
             .execute_batch(sql)
             .unwrap();
+    }
+
+    fn webhooks(&self) -> Result<Arc<dyn WebhookStore>, StoreError> {
+        Ok(Arc::new(SqliteWebhooks::open(&self.db)?))
     }
 }
 

@@ -337,3 +337,20 @@ fn a_version_2_database_keeps_every_payload_when_migrated() {
     );
     h.shutdown();
 }
+
+#[test]
+fn the_database_is_private_to_its_owner_and_an_older_one_is_made_so() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let log = filled_log(3);
+    let wal = PathBuf::from(format!("{}-wal", log.db.display()));
+    // Created 0600 (it holds the webhooks' secrets); SQLite gives the WAL the same mode.
+    assert_eq!(mode(&log.db), 0o600);
+    let writer = SqliteWriter::open(&log.db).unwrap();
+    assert_eq!(mode(&wal), 0o600);
+    drop(writer);
+    // A database an older build created readable by others: a writer takes that away.
+    std::fs::set_permissions(&log.db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(SqliteWriter::open(&log.db).unwrap());
+    assert_eq!(mode(&log.db), 0o600);
+}

@@ -171,19 +171,43 @@ export function startOfficer(t) {
     return out;
   }
 
-  function cosignStatus(step) {
+  // The size of the latest checkpoint the witnesses cosigned (`/log/checkpoint` serves it under a
+  // witness policy), or -1 while there is none. Asking for a cosigned receipt only once it covers
+  // a step keeps the console free of refused requests.
+  async function cosignedSize() {
+    const r = await fetch("/log/checkpoint", { cache: "no-store" });
+    if (!r.ok) return -1n;
+    return c.parseCheckpoint(c.parseNote(await r.text()).text).size;
+  }
+
+  // A step's witness cosignatures, verified here: the receipt against the latest cosigned
+  // checkpoint (log key and inclusion, as the proof column does) and each witness's
+  // cosignature/v1 on that checkpoint. A step the witnesses have not cosigned yet is looked at
+  // again every second, for half a minute.
+  function cosignStatus(step, stmt) {
     const out = el("span", {}, witnessPolicy.witnesses.length ? t("witness.checking") : t("witness.none"));
     if (!witnessPolicy.witnesses.length) return out;
     (async () => {
       try {
+        for (let attempt = 0; ; attempt++) {
+          if (attempt > 0 && !out.isConnected) return; // the page moved on
+          if ((await cosignedSize()) > BigInt(step.index)) break;
+          out.className = "warn";
+          out.textContent = t("witness.pending");
+          if (attempt >= 30) return;
+          await new Promise((ok) => setTimeout(ok, 1000));
+        }
         const r = await api(`/api/v1/statements/${step.id_hex}/receipt?cosigned=1`);
         const p = c.parseTlogProof(r.receipt);
+        const cp = c.verifyInclusion({ entry: c.utf8(stmt.statement), index: p.index, proof: p.proof, checkpoint: p.checkpoint, logVkey, origin });
         const names = witnessPolicy.witnesses.filter((w) => c.cosignatureTime(p.checkpoint, w.vkey) !== null).map((w) => w.name);
         out.className = names.length >= witnessPolicy.required ? "ok" : "warn";
-        out.textContent = names.length ? `${t("witness.cosigned_by")} ${names.join(", ")}` : t("witness.none_valid");
+        out.textContent = names.length
+          ? t("witness.cosigned_by").replace("{names}", names.join(", ")).replace("{size}", num.format(cp.size))
+          : t("witness.none_valid");
       } catch (e) {
         out.className = e.status === 409 ? "warn" : "bad";
-        out.textContent = e.status === 409 ? t("witness.pending") : `${t("witness.failed")} ${e.message}`;
+        out.textContent = e.status === 409 ? t("witness.pending") : `${t("witness.failed")} ${t("verify.fail." + e.message) === "verify.fail." + e.message ? e.message : t("verify.fail." + e.message)}`;
       }
     })();
     return out;
@@ -217,7 +241,7 @@ export function startOfficer(t) {
         el("td", {}, st.author),
         el("td", {}, when(st.time)),
         el("td", {}, await proofStatus(st, stmts.get(st.id_hex))),
-        el("td", {}, cosignStatus(st))));
+        el("td", {}, cosignStatus(st, stmts.get(st.id_hex)))));
     }
     const counterpart = cs.requester === me ? cs.responder : cs.requester;
     const decrypt = async () => {

@@ -4,7 +4,8 @@
 //
 // Debian's chromium, headless, through playwright-core (which never downloads a browser):
 // an officer of ru-nkcki loads a key, reads the inbox, opens the scenario case, decrypts its
-// evidence, acknowledges and answers; us-cisa sees the answer; an auditor views the charts and
+// evidence, acknowledges and answers, and sees every step cosigned by the policy's witnesses
+// (checked in the browser, in English and Arabic); us-cisa sees the answer; an auditor views the charts and
 // verifies an entry in the browser; every page is screenshotted in English and in Arabic; no
 // page may log a console error. Also runs the age interop payloads through the bundle.
 //
@@ -70,6 +71,17 @@ async function openCase(page) {
   });
 }
 
+// Every step of the timeline cosigned by every witness of the policy, verified in the browser
+// (the receipt against the cosigned checkpoint, each cosignature under its witness's key).
+async function waitCosigned(page) {
+  await page.waitForFunction((names) => {
+    const cells = [...document.querySelectorAll("#timeline tbody tr td:nth-child(6)")];
+    return cells.length > 0 && cells.every((c) => c.firstElementChild?.className === "ok"
+      && names.every((n) => c.textContent.includes(n)));
+  }, cfg.witnesses, { timeout: 40000 });
+  return page.$$eval("#timeline tbody tr td:nth-child(6)", (cells) => cells.map((c) => c.textContent));
+}
+
 async function act(page, kind, message, state) {
   await page.click(`button[data-kind="${kind}"]`);
   await page.waitForSelector("#follow-up");
@@ -116,6 +128,12 @@ try {
   if (!/answered/.test(state)) throw new Error(`after answering, the case is ${state}`);
   await shot(ru, "en-officer-case-answered");
   log("ru-nkcki: answered");
+  // The steps just made are cosigned within seconds; the page shows it without a reload.
+  const cosigned = await waitCosigned(ru);
+  if (!cosigned.every((c) => /verified in your browser/.test(c))) throw new Error(`cosignatures: ${cosigned}`);
+  results.cosigned = cosigned;
+  await shot(ru, "en-officer-case-cosigned");
+  log(`ru-nkcki: ${cosigned.length} steps cosigned by ${cfg.witnesses.join(" and ")}`);
   await ru.click('a[href="#compose"]');
   await ru.waitForSelector("#compose-form");
   await shot(ru, "en-officer-compose");
@@ -200,6 +218,9 @@ try {
   await arOfficer.click("#decrypt");
   await arOfficer.waitForFunction(() => document.getElementById("status").className === "ok" && document.querySelector("#documents .evidence"));
   await shot(arOfficer, "ar-officer-case");
+  const arCosigned = await waitCosigned(arOfficer);
+  if (!arCosigned.every((c) => /تم التحقق في متصفحك/.test(c))) throw new Error(`Arabic cosignatures: ${arCosigned}`);
+  await shot(arOfficer, "ar-officer-case-cosigned");
   await arOfficer.click('a[href="#compose"]');
   await arOfficer.waitForSelector("#compose-form");
   await shot(arOfficer, "ar-officer-compose");

@@ -192,7 +192,11 @@ fn start_service(
     .unwrap()
     .with_clock(move || Timestamp::from_unix(c.load(Ordering::SeqCst)))
     .with_webhooks(std::sync::Arc::new(
-        hotline_server::webhooks::Webhooks::open(dir, fast_retries()).unwrap(),
+        hotline_server::webhooks::Webhooks::open(
+            Arc::new(hotline_store::sqlite::SqliteWebhooks::open(&db).unwrap()),
+            fast_retries(),
+        )
+        .unwrap(),
     ));
     (seq, service)
 }
@@ -340,6 +344,11 @@ impl TestHotline {
             seq,
             service,
         )
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The service's clock.

@@ -1,6 +1,8 @@
 //! Webhook notifications against a local receiver on 127.0.0.1: a request's arrival, a
 //! deadline an hour away, a retry after the receiver failed, a signature the receiver verifies
-//! (and a tampered body that does not verify), the delivery log per party, and bad input.
+//! (and a tampered body that does not verify), the delivery log per party, bad input, an
+//! attempt in flight when the process stopped made again with the same id, and the files of
+//! an older build imported into the database once.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,14 @@ type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
 
 /// A receiver that answers 500 to its first `fail_first` requests, then 200.
 fn receiver(fail_first: usize) -> (String, Received, std::thread::JoinHandle<()>) {
+    receiver_holding(fail_first, Duration::ZERO)
+}
+
+/// As [`receiver`], holding its answer to the first request for `hold`.
+fn receiver_holding(
+    fail_first: usize,
+    hold: Duration,
+) -> (String, Received, std::thread::JoinHandle<()>) {
     let got: Received = Arc::default();
     let seen = Arc::new(AtomicUsize::new(0));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -40,7 +50,11 @@ fn receiver(fail_first: usize) -> (String, Received, std::thread::JoinHandle<()>
                     let seen = seen.clone();
                     async move {
                         g.lock().unwrap().push((headers, body.to_vec()));
-                        if seen.fetch_add(1, Ordering::SeqCst) < fail_first {
+                        let n = seen.fetch_add(1, Ordering::SeqCst);
+                        if n == 0 && !hold.is_zero() {
+                            tokio::time::sleep(hold).await;
+                        }
+                        if n < fail_first {
                             StatusCode::INTERNAL_SERVER_ERROR
                         } else {
                             StatusCode::NO_CONTENT
@@ -359,4 +373,158 @@ fn a_restart_neither_repeats_nor_skips_an_announcement() {
     // The registration survived too.
     let list: Value = h.get("/api/v1/webhooks", Some(&b.token)).expect(200).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn an_attempt_in_flight_when_the_process_stops_is_made_again_with_the_same_id() {
+    let h = TestHotline::start();
+    let a = h.register("alpha");
+    let b = h.register("bravo");
+    // The first request is held for 3 s: the process stops while it is in flight.
+    let (url, got, _receiver) = receiver_holding(0, Duration::from_secs(3));
+    h.post("/api/v1/webhooks", Some(&b.token), json!({ "url": url }))
+        .expect(201);
+    let start = |h: &TestHotline| {
+        let hooks = h.service.webhooks().unwrap().clone();
+        let service = h.service.clone();
+        h.block_on(async move { Some(hotline_server::webhooks::spawn(hooks, service)) })
+    };
+    let d = start(&h);
+    std::thread::sleep(Duration::from_millis(300));
+    let case = h.case_in(Phase::Sent, &a, &b);
+    wait_for("the first attempt", || {
+        (got.lock().unwrap().len() == 1).then_some(())
+    });
+    drop(d);
+    let h = h.restart();
+    let _d = start(&h);
+    wait_for("the attempt made again", || {
+        (got.lock().unwrap().len() >= 2).then_some(())
+    });
+    let g = got.lock().unwrap().clone();
+    assert_eq!(g.len(), 2, "one repeat only");
+    assert_eq!(
+        g[0].0["webhook-id"], g[1].0["webhook-id"],
+        "the same event id"
+    );
+    assert_eq!(g[0].1, g[1].1, "the same event");
+    let event: Value = serde_json::from_slice(&g[1].1).unwrap();
+    assert_eq!(event["case"], case.id.as_str());
+    // The attempt cut off was never recorded; the one made again was.
+    let log: Vec<DeliveryDto> = wait_for("the delivery log", || {
+        let l: Vec<DeliveryDto> = h
+            .get("/api/v1/webhooks/deliveries", Some(&b.token))
+            .expect(200)
+            .json();
+        (!l.is_empty()).then_some(l)
+    });
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].delivered && log[0].attempt == 1, "{log:?}");
+    assert_eq!(log[0].event_id, g[0].0["webhook-id"].to_str().unwrap());
+}
+
+#[test]
+fn files_of_an_older_build_are_imported_once_then_renamed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let h = TestHotline::start();
+    let a = h.register("alpha");
+    let b = h.register("bravo");
+    let (url, got, _receiver) = receiver(0);
+    let secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    // What a build that kept webhooks in files left in the data directory: a registration,
+    // its progress (up to the log as it stands), a deadline announced and two attempts.
+    let file = h.dir().join("webhooks.json");
+    let deliveries = h.dir().join("webhook-deliveries.jsonl");
+    let legacy = json!({
+        "hooks": [{
+            "id": "wh_0123456789abcdef",
+            "party": "bravo",
+            "url": url,
+            "secret": secret,
+            "created": "2021-07-03T10:00:00Z",
+        }],
+        "next_index": h.log_size(),
+        "announced": ["20210703-000000000000/ack/1625313600"],
+    });
+    std::fs::write(&file, serde_json::to_vec_pretty(&legacy).unwrap()).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let attempt = |n: u32, delivered: bool| {
+        json!({
+            "webhook": "wh_0123456789abcdef", "party": "bravo", "event_id": "evt_arrived_1",
+            "event": "statement.arrived", "case": "20210703-000000000000", "attempt": n,
+            "time": "2021-07-03T10:00:00Z", "status": if delivered { 204 } else { 500 },
+            "error": null, "delivered": delivered, "will_retry": !delivered,
+        })
+        .to_string()
+    };
+    std::fs::write(
+        &deliveries,
+        format!("{}\n{}\nnot json\n", attempt(1, false), attempt(2, true)),
+    )
+    .unwrap();
+
+    let hooks = h.service.webhooks().unwrap().clone();
+    let imported = hooks.import_files(h.dir(), true).unwrap().unwrap();
+    assert_eq!(
+        imported,
+        hotline_server::webhooks::Imported {
+            hooks: 1,
+            deliveries: 2,
+            fresh: true
+        }
+    );
+    // Renamed, still private (they hold the secret).
+    assert!(!file.exists() && !deliveries.exists());
+    let aside = h.dir().join("webhooks.json.imported");
+    assert_eq!(
+        std::fs::metadata(&aside).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(h.dir().join("webhook-deliveries.jsonl.imported").exists());
+    let list: Value = h.get("/api/v1/webhooks", Some(&b.token)).expect(200).json();
+    assert_eq!(list[0]["id"], "wh_0123456789abcdef", "{list}");
+    assert!(list[0].get("secret").is_none());
+    let log: Vec<DeliveryDto> = h
+        .get("/api/v1/webhooks/deliveries", Some(&b.token))
+        .expect(200)
+        .json();
+    assert_eq!(
+        log.iter().map(|d| d.attempt).collect::<Vec<_>>(),
+        [2, 1],
+        "{log:?}"
+    );
+    // No file: nothing to import. The same file put back: not imported twice.
+    assert_eq!(hooks.import_files(h.dir(), true).unwrap(), None);
+    std::fs::copy(&aside, &file).unwrap();
+    let again = hooks.import_files(h.dir(), true).unwrap().unwrap();
+    assert!(!again.fresh);
+    assert!(!file.exists());
+    let list: Value = h.get("/api/v1/webhooks", Some(&b.token)).expect(200).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let log: Vec<DeliveryDto> = h
+        .get("/api/v1/webhooks/deliveries", Some(&b.token))
+        .expect(200)
+        .json();
+    assert_eq!(log.len(), 2);
+
+    // The imported registration and progress work: the next arrival, signed with the
+    // imported secret, and nothing of the log's history before it.
+    let service = h.service.clone();
+    let _dispatcher =
+        h.block_on(async move { Some(hotline_server::webhooks::spawn(hooks, service)) });
+    let case = h.case_in(Phase::Sent, &a, &b);
+    let (headers, body) = wait_for("the arrival", || got.lock().unwrap().first().cloned());
+    assert!(verify(secret, &headers, &body));
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["case"], case.id.as_str());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        got.lock().unwrap().len(),
+        1,
+        "the log's history was announced"
+    );
+    // A restart keeps it all (and finds nothing to import).
+    let h = h.restart();
+    let list: Value = h.get("/api/v1/webhooks", Some(&b.token)).expect(200).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
 }

@@ -13,6 +13,9 @@ use std::sync::{Arc, Barrier};
 
 use hotline_store::reader::LogView;
 use hotline_store::sequencer::{self, AppendError, SequencerConfig, SequencerHandle};
+use hotline_store::webhooks::{
+    Announcement, Delivery, Pending, Webhook, WebhookData, WebhookStore,
+};
 use hotline_store::{BatchWrite, LogReader, LogSyncer, LogWriter, StoreError, StoredCheckpoint};
 use hotline_tlog::note::NoteVerifier;
 use hotline_tlog::tree::verify_consistency;
@@ -30,6 +33,9 @@ pub trait Backend: Send + Sync {
     /// Runs SQL that both backends understand on the log's database, under the contract (to
     /// damage or downgrade the TAXII tables, which have the same columns in both).
     fn execute(&self, sql: &str);
+    /// A new handle on the log's webhook tables (a connection of its own, as another
+    /// frontend's would be).
+    fn webhooks(&self) -> Result<Arc<dyn WebhookStore>, StoreError>;
 }
 
 /// Makes a fresh, empty log for `(origin, log_vkey)`, or `None` (after printing why) when the
@@ -112,6 +118,11 @@ macro_rules! conformance_tests {
             a_failed_write_stops_the_sequencer_for_good,
             under_load_a_batch_lingers_to_gather_more_and_a_quiet_log_does_not,
             a_follower_keeps_its_view_in_step_with_the_sequencer,
+            webhook_registrations_progress_and_outbox,
+            webhook_notifiers_racing_queue_and_record_each_event_once,
+            webhook_delivery_log_keeps_the_latest_per_party,
+            webhook_import_happens_once_and_export_reads_everything,
+            webhook_tables_are_created_when_missing_and_other_versions_refused,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -1352,5 +1363,369 @@ pub fn taxii_integrity_names_damaged_rows(log: Log) {
             .iter()
             .any(|p| p.contains("version marks superseded_at none")),
         "{problems:#?}"
+    );
+}
+
+fn hook(id: &str, party: &str) -> Webhook {
+    Webhook {
+        id: id.into(),
+        party: party.into(),
+        url: format!("https://{party}.example/{id}"),
+        secret: format!("whsec_secret-of-{id}"),
+        created: "2021-07-03T10:00:00Z".into(),
+    }
+}
+
+fn pending(event: &str, webhook: &str, party: &str, at: i64) -> Pending {
+    Pending {
+        event_id: event.into(),
+        webhook: webhook.into(),
+        party: party.into(),
+        event: "statement.arrived".into(),
+        case_id: "20210703-3f9a1c2b7d4e".into(),
+        body: format!("{{\"event\":\"{event}\"}}").into_bytes(),
+        attempts: 0,
+        next_at_ms: at,
+    }
+}
+
+fn attempt(p: &Pending, n: u32, delivered: bool, will_retry: bool) -> Delivery {
+    Delivery {
+        webhook: p.webhook.clone(),
+        party: p.party.clone(),
+        event_id: p.event_id.clone(),
+        event: p.event.clone(),
+        case_id: p.case_id.clone(),
+        attempt: n,
+        time: format!("2021-07-03T10:00:0{n}Z"),
+        status: Some(if delivered { 204 } else { 500 }),
+        error: (!delivered).then(|| "the receiver answered 500".to_owned()),
+        delivered,
+        will_retry,
+    }
+}
+
+pub fn webhook_registrations_progress_and_outbox(log: Log) {
+    let store = log.backend.webhooks().unwrap();
+    assert_eq!(store.hooks(None).unwrap(), Vec::<Webhook>::new());
+    assert_eq!(store.next_index().unwrap(), None);
+    assert_eq!(store.due(i64::MAX, 10).unwrap(), Vec::<Pending>::new());
+
+    // Registrations, in order, at most `max` per party; the secret never in Debug.
+    for (id, party) in [("wh_a1", "alpha"), ("wh_b1", "bravo"), ("wh_a2", "alpha")] {
+        assert!(store.add_hook(&hook(id, party), 2).unwrap());
+    }
+    assert!(!store.add_hook(&hook("wh_a3", "alpha"), 2).unwrap());
+    let ids = |party| -> Vec<String> {
+        store
+            .hooks(party)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    };
+    assert_eq!(ids(Some("alpha")), ["wh_a1", "wh_a2"]);
+    assert_eq!(ids(None), ["wh_a1", "wh_b1", "wh_a2"]);
+    assert_eq!(
+        store.hooks(Some("alpha")).unwrap()[0],
+        hook("wh_a1", "alpha")
+    );
+    let shown = format!("{:?}", store.hooks(None).unwrap());
+    assert!(!shown.contains("whsec_"), "{shown}");
+
+    // The progress: set once from nothing, then moved only from where it stands.
+    assert!(store.advance(None, 5, &[]).unwrap());
+    assert!(!store.advance(None, 9, &[]).unwrap());
+    assert!(!store.advance(Some(4), 9, &[]).unwrap());
+    assert_eq!(store.next_index().unwrap(), Some(5));
+    let e1a1 = pending("evt_arrived_6", "wh_a1", "alpha", 1_000);
+    let e1a2 = pending("evt_arrived_6", "wh_a2", "alpha", 1_000);
+    let e2b1 = pending("evt_arrived_7", "wh_b1", "bravo", 2_000);
+    assert!(
+        store
+            .advance(Some(5), 8, &[e1a1.clone(), e1a2.clone(), e2b1.clone()])
+            .unwrap()
+    );
+    // A notifier that examined the same entries queues nothing twice.
+    assert!(
+        !store
+            .advance(Some(5), 8, std::slice::from_ref(&e1a1))
+            .unwrap()
+    );
+    assert!(
+        store
+            .advance(Some(8), 9, std::slice::from_ref(&e1a1))
+            .unwrap()
+    );
+    assert_eq!(store.next_index().unwrap(), Some(9));
+    assert_eq!(store.due(999, 10).unwrap(), Vec::<Pending>::new());
+    assert_eq!(
+        store.due(1_000, 10).unwrap(),
+        vec![e1a1.clone(), e1a2.clone()]
+    );
+    assert_eq!(
+        store.due(5_000, 10).unwrap(),
+        vec![e1a1.clone(), e1a2.clone(), e2b1.clone()]
+    );
+    assert_eq!(store.due(5_000, 1).unwrap(), vec![e1a1.clone()]);
+
+    // A failed attempt reschedules its event; recording it again changes nothing.
+    assert!(
+        store
+            .attempted(&attempt(&e1a1, 1, false, true), Some(3_000))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .attempted(&attempt(&e1a1, 1, false, true), Some(4_000))
+            .unwrap()
+    );
+    let mut rescheduled = e1a1.clone();
+    rescheduled.attempts = 1;
+    rescheduled.next_at_ms = 3_000;
+    assert_eq!(
+        store.due(2_500, 10).unwrap(),
+        vec![e1a2.clone(), e2b1.clone()]
+    );
+    assert_eq!(
+        store.due(3_000, 10).unwrap(),
+        vec![e1a2.clone(), e2b1.clone(), rescheduled.clone()]
+    );
+    // Delivered: dequeued.
+    assert!(
+        store
+            .attempted(&attempt(&e1a1, 2, true, false), None)
+            .unwrap()
+    );
+    assert_eq!(
+        store.due(i64::MAX, 10).unwrap(),
+        vec![e1a2.clone(), e2b1.clone()]
+    );
+    let log_a = store.deliveries("alpha", 10).unwrap();
+    assert_eq!(
+        log_a,
+        vec![
+            attempt(&e1a1, 2, true, false),
+            attempt(&e1a1, 1, false, true),
+            attempt(&e1a1, 1, false, true),
+        ],
+        "latest first, every attempt recorded"
+    );
+    assert_eq!(store.deliveries("alpha", 1).unwrap().len(), 1);
+    assert_eq!(
+        store.deliveries("bravo", 10).unwrap(),
+        Vec::<Delivery>::new()
+    );
+
+    // Deleting: only the party's own; its queued events go with it.
+    assert!(!store.delete_hook("bravo", "wh_a2").unwrap());
+    assert!(store.delete_hook("alpha", "wh_a2").unwrap());
+    assert!(!store.delete_hook("alpha", "wh_a2").unwrap());
+    assert_eq!(store.due(i64::MAX, 10).unwrap(), vec![e2b1.clone()]);
+    assert_eq!(ids(Some("alpha")), ["wh_a1"]);
+
+    // Deadlines: announced once, their events queued with them; long past ones forgotten.
+    let d = |key: &str, due: i64, events: Vec<Pending>| Announcement {
+        key: key.into(),
+        due,
+        events,
+    };
+    let n1 = pending("evt_deadline_c1_ack_100", "wh_b1", "bravo", 10);
+    let n2 = pending("evt_deadline_c2_ack_200", "wh_b1", "bravo", 10);
+    assert_eq!(
+        store
+            .announce(
+                &[
+                    d("c1/ack/100", 100, vec![n1.clone()]),
+                    d("c2/ack/200", 200, vec![n2.clone()])
+                ],
+                0
+            )
+            .unwrap(),
+        ["c1/ack/100", "c2/ack/200"]
+    );
+    assert_eq!(
+        store
+            .announce(
+                &[
+                    d("c1/ack/100", 100, vec![n1.clone()]),
+                    d("c2/ack/200", 200, vec![])
+                ],
+                0
+            )
+            .unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(store.due(10, 10).unwrap(), vec![n1.clone(), n2.clone()]);
+    assert_eq!(store.announce(&[], 150).unwrap(), Vec::<String>::new());
+    let data = store.export().unwrap();
+    assert_eq!(data.announced, vec![("c2/ack/200".to_owned(), 200)]);
+
+    // Another connection (another frontend, a restart) sees all of it.
+    let other = log.backend.webhooks().unwrap();
+    assert_eq!(other.export().unwrap(), data);
+    assert_eq!(other.next_index().unwrap(), Some(9));
+    assert_eq!(log.reader().webhook_data().unwrap(), Some(data));
+}
+
+pub fn webhook_notifiers_racing_queue_and_record_each_event_once(log: Log) {
+    let stores: Vec<Arc<dyn WebhookStore>> =
+        (0..4).map(|_| log.backend.webhooks().unwrap()).collect();
+    assert!(stores[0].add_hook(&hook("wh_1", "alpha"), 10).unwrap());
+    assert!(stores[0].advance(None, 0, &[]).unwrap());
+    for round in 0..20u64 {
+        let barrier = Barrier::new(stores.len());
+        let won: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = stores
+                .iter()
+                .map(|st| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        let e = pending(&format!("evt_arrived_{round}"), "wh_1", "alpha", 0);
+                        barrier.wait();
+                        st.advance(Some(round), round + 1, &[e]).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "round {round}: {won:?}"
+        );
+    }
+    let queued = stores[1].due(i64::MAX, 100).unwrap();
+    assert_eq!(queued.len(), 20);
+    // Every sender records the same first attempt of each event: one wins.
+    for p in &queued {
+        let barrier = Barrier::new(stores.len());
+        let won: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = stores
+                .iter()
+                .map(|st| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        barrier.wait();
+                        st.attempted(&attempt(p, 1, true, false), None).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "{}: {won:?}",
+            p.event_id
+        );
+    }
+    assert_eq!(stores[2].due(i64::MAX, 100).unwrap(), Vec::<Pending>::new());
+    assert_eq!(stores[3].next_index().unwrap(), Some(20));
+}
+
+pub fn webhook_delivery_log_keeps_the_latest_per_party(log: Log) {
+    let kept = hotline_store::webhooks::DELIVERIES_KEPT;
+    let store = log.backend.webhooks().unwrap();
+    let p = pending("evt_arrived_1", "wh_1", "alpha", 0);
+    let q = pending("evt_arrived_2", "wh_2", "bravo", 0);
+    let mut deliveries: Vec<Delivery> = (0..kept as u32 + 5)
+        .map(|n| attempt(&p, n + 1, false, true))
+        .collect();
+    deliveries.extend((0..3).map(|n| attempt(&q, n + 1, false, true)));
+    let data = WebhookData {
+        deliveries,
+        ..Default::default()
+    };
+    assert!(store.import("sha256:many", &data).unwrap());
+    let a = store.deliveries("alpha", usize::MAX).unwrap();
+    assert_eq!(a.len(), kept);
+    assert_eq!(a[0].attempt, kept as u32 + 5, "latest first");
+    assert_eq!(a[kept - 1].attempt, 6, "the oldest five went");
+    assert_eq!(store.deliveries("bravo", usize::MAX).unwrap().len(), 3);
+    // Recording keeps the bound.
+    assert!(
+        !store
+            .attempted(&attempt(&p, 9_999, true, false), None)
+            .unwrap()
+    );
+    let a = store.deliveries("alpha", usize::MAX).unwrap();
+    assert_eq!(a.len(), kept);
+    assert_eq!(a[0].attempt, 9_999);
+    assert_eq!(a[kept - 1].attempt, 7);
+    assert_eq!(store.deliveries("bravo", usize::MAX).unwrap().len(), 3);
+}
+
+pub fn webhook_import_happens_once_and_export_reads_everything(log: Log) {
+    let store = log.backend.webhooks().unwrap();
+    // What the hotline already keeps.
+    assert!(store.add_hook(&hook("wh_kept", "alpha"), 10).unwrap());
+    assert!(store.advance(None, 40, &[]).unwrap());
+    let p = pending("evt_arrived_3", "wh_old", "bravo", 7);
+    let data = WebhookData {
+        hooks: vec![hook("wh_old", "bravo"), hook("wh_kept", "alpha")],
+        next_index: Some(12),
+        announced: vec![("c/ack/77".into(), 77)],
+        pending: vec![p.clone()],
+        deliveries: vec![attempt(&p, 1, false, true)],
+        imports: vec![],
+    };
+    assert!(store.import("sha256:one", &data).unwrap());
+    assert!(
+        !store.import("sha256:one", &data).unwrap(),
+        "imported twice"
+    );
+    let got = store.export().unwrap();
+    assert_eq!(
+        got,
+        WebhookData {
+            hooks: vec![hook("wh_kept", "alpha"), hook("wh_old", "bravo")],
+            next_index: Some(40),
+            announced: vec![("c/ack/77".into(), 77)],
+            pending: vec![p.clone()],
+            deliveries: vec![attempt(&p, 1, false, true)],
+            imports: vec!["sha256:one".into()],
+        },
+        "kept what was there, added the rest once"
+    );
+    // A reader (the source of a copy) reads the same.
+    assert_eq!(log.reader().webhook_data().unwrap(), Some(got));
+}
+
+pub fn webhook_tables_are_created_when_missing_and_other_versions_refused(log: Log) {
+    // As a build before webhooks were kept in the store left the log.
+    log.backend.execute(
+        "DROP TABLE webhooks; DROP TABLE webhook_progress; DROP TABLE webhook_announced; \
+         DROP TABLE webhook_pending; DROP TABLE webhook_deliveries; DROP TABLE webhook_imports; \
+         DELETE FROM meta WHERE key = 'webhooks_schema_version'",
+    );
+    assert_eq!(log.reader().webhook_data().unwrap(), None);
+    drop(log.backend.writer().unwrap());
+    assert_eq!(
+        log.reader().webhook_data().unwrap(),
+        Some(WebhookData::default())
+    );
+    let store = log.backend.webhooks().unwrap();
+    assert!(store.add_hook(&hook("wh_1", "alpha"), 10).unwrap());
+    drop(store);
+    // Tables of a version this build does not know are refused by name, and left alone.
+    log.backend
+        .execute("UPDATE meta SET value = '7' WHERE key = 'webhooks_schema_version'");
+    let err = match log.backend.webhooks() {
+        Ok(_) => panic!("webhook tables of version 7 were opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("webhook tables") && err.contains("version 7"),
+        "{err}"
+    );
+    let err = match log.backend.writer() {
+        Ok(_) => panic!("a writer opened a log with webhook tables of version 7"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("webhook tables"), "{err}");
+    assert_eq!(
+        log.reader().webhook_data().unwrap().unwrap().hooks,
+        vec![hook("wh_1", "alpha")]
     );
 }
