@@ -84,8 +84,8 @@ impl FixedBaseTable {
     /// Why copy: the entries of a key's table are scattered over 640 KiB that another key's
     /// verifications have just evicted from the core's caches. Fetched here, all at once and
     /// before any addition, their cache misses overlap; fetched by the additions that need them,
-    /// one addition after the other, each miss would stall the chain (measured: about a fifth
-    /// more verifications per second with 32 keys).
+    /// one addition after the other, each miss would stall the chain (BENCHMARKS.md, "Audit":
+    /// a fifth more statements audited per CPU-second).
     fn pick(&self, digits: &[i16; WINDOWS], out: &mut [EdwardsPoint]) {
         for ((j, d), slot) in digits.iter().enumerate().zip(out) {
             if *d != 0 {
