@@ -678,7 +678,14 @@ impl LogWriter for SqliteWriter {
             )));
         }
         let e = db_err(&path);
-        let tx = self.conn.transaction().map_err(&e)?;
+        // IMMEDIATE: take the write lock at BEGIN (waiting up to the busy timeout). Other
+        // connections write this file too (the webhook notifier's); a deferred transaction that
+        // read first and then found another commit newer than its snapshot would fail at once
+        // with SQLITE_BUSY, without waiting, and stop the sequencer.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&e)?;
         let latest: Option<i64> = tx
             .query_row("SELECT max(size) FROM checkpoints", [], |r| r.get(0))
             .map_err(&e)?;

@@ -123,6 +123,7 @@ macro_rules! conformance_tests {
             webhook_delivery_log_keeps_the_latest_per_party,
             webhook_import_happens_once_and_export_reads_everything,
             webhook_tables_are_created_when_missing_and_other_versions_refused,
+            the_sequencer_commits_while_a_webhook_notifier_writes,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -1728,4 +1729,51 @@ pub fn webhook_tables_are_created_when_missing_and_other_versions_refused(log: L
         log.reader().webhook_data().unwrap().unwrap().hooks,
         vec![hook("wh_1", "alpha")]
     );
+}
+
+/// The webhook notifier writes the same database on a connection of its own while the sequencer
+/// commits batches: neither may fail for the other (on SQLite a commit that began by reading
+/// and then found a newer commit used to fail at once with "database is locked" and stop the
+/// sequencer).
+pub fn the_sequencer_commits_while_a_webhook_notifier_writes(log: Log) {
+    let h = log
+        .start_with(
+            log.signer(),
+            SequencerConfig {
+                batch_size: 4,
+                ..SequencerConfig::default()
+            },
+        )
+        .unwrap();
+    let store = log.backend.webhooks().unwrap();
+    assert!(store.add_hook(&hook("wh_1", "alpha"), 10).unwrap());
+    assert!(store.advance(None, 0, &[]).unwrap());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let rounds = std::thread::scope(|s| {
+        let notifier = s.spawn(|| {
+            let mut at = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && at < 5_000 {
+                let e = pending(&format!("evt_arrived_{at}"), "wh_1", "alpha", 0);
+                assert!(store.advance(Some(at), at + 1, &[e]).unwrap());
+                at += 1;
+                // The notifier writes once a tick (1 s); 2 ms is hundreds of times as often.
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            at
+        });
+        for i in 0..400u64 {
+            let e = entry(i);
+            let a = h.submit(e.clone()).unwrap().wait().unwrap();
+            assert_eq!(a.index, i, "entry {i}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        notifier.join().unwrap()
+    });
+    assert!(
+        rounds > 0,
+        "the notifier wrote nothing while the sequencer ran"
+    );
+    assert_eq!(store.next_index().unwrap(), Some(rounds));
+    assert_eq!(h.view().snapshot().size(), 400);
+    h.shutdown();
 }
