@@ -127,12 +127,17 @@ impl Relay {
     }
 
     /// Ends the partition: every connection it carried is closed, new ones go through.
+    ///
+    /// In this order: a connection the accepting thread saw while cut was kept before it looked,
+    /// so the drain below closes it. Draining first left a window in which a connection kept
+    /// after the drain was still black-holed, forever: the frontend's connect attempt then hung
+    /// in PostgreSQL's start-up exchange (the socket itself was connected) and it never rejoined.
     fn heal(&self) {
+        self.state.cut.store(false, Ordering::SeqCst);
         let sockets: Vec<TcpStream> = self.state.sockets.lock().unwrap().drain(..).collect();
         for s in sockets {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }
-        self.state.cut.store(false, Ordering::SeqCst);
     }
 }
 
