@@ -69,7 +69,7 @@ use rand::{Rng as _, SeedableRng as _};
 use util::Sandbox;
 use util::frontends::{
     Checked, DEADLINES, FrontendProc, ORIGIN, Party, Sent, check_receipt, hotline_size,
-    http_client, register, sequencing, start_frontend,
+    http_client, register, start_frontend, wait_for_sequencer,
 };
 use util::pg::Schema;
 
@@ -314,23 +314,8 @@ fn receipts_survive_repeated_sigkill_of_the_sequencing_frontend() -> Result<()> 
     }
     let http = http_client();
     let urls = RwLock::new(procs.iter().map(|p| p.url.clone()).collect::<Vec<_>>());
-    let wait_for_sequencer = |above: i64, urls: &[String]| -> Result<(usize, i64)> {
-        let t = Instant::now();
-        loop {
-            for (i, u) in urls.iter().enumerate() {
-                if let Some((epoch, _)) = sequencing(&http, u)
-                    && epoch > above
-                {
-                    return Ok((i, epoch));
-                }
-            }
-            ensure!(
-                t.elapsed() < FAILOVER_LIMIT,
-                "no frontend sequences (above lease epoch {above}) after {FAILOVER_LIMIT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    };
+    let wait_for_sequencer =
+        |above: i64, urls: &[String]| wait_for_sequencer(&http, urls, above, FAILOVER_LIMIT);
     let (first, mut epoch) = wait_for_sequencer(0, &urls.read().unwrap())?;
     // Registrations through a frontend that does not sequence: forwarded.
     let follower_url = urls.read().unwrap()[(first + 1) % FRONTENDS].clone();

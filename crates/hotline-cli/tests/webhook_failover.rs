@@ -32,7 +32,7 @@ use hotline_store::webhooks::WebhookStore as _;
 use hotline_tlog::Ed25519Verifier;
 use util::Sandbox;
 use util::frontends::{
-    ORIGIN, Party, Sent, check_receipt, http_client, register, sequencing, start_frontend,
+    ORIGIN, Party, Sent, check_receipt, http_client, register, start_frontend, wait_for_sequencer,
 };
 use util::pg::Schema;
 
@@ -176,22 +176,8 @@ fn webhook_events_survive_a_failover_of_the_sequencing_frontend() -> Result<()> 
         .to_owned();
     let mut procs = [start_frontend(&sb, dirs[0])?, start_frontend(&sb, dirs[1])?];
     let http = http_client();
-    let sequencer_among = |urls: &[String], above: i64| -> Result<(usize, i64)> {
-        let t = Instant::now();
-        loop {
-            for (i, u) in urls.iter().enumerate() {
-                if let Some((epoch, _)) = sequencing(&http, u)
-                    && epoch > above
-                {
-                    return Ok((i, epoch));
-                }
-            }
-            ensure!(
-                t.elapsed() < Duration::from_secs(10),
-                "no frontend sequences"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+    let sequencer_among = |urls: &[String], above: i64| {
+        wait_for_sequencer(&http, urls, above, Duration::from_secs(10))
     };
     let urls: Vec<String> = procs.iter().map(|p| p.url.clone()).collect();
     let (s, epoch) = sequencer_among(&urls, 0)?;

@@ -266,6 +266,31 @@ pub fn register(
     })
 }
 
+/// Waits until one of `urls` sequences under a lease epoch above `above`: its position in
+/// `urls` and that epoch; fails after `limit`.
+pub fn wait_for_sequencer(
+    http: &reqwest::blocking::Client,
+    urls: &[String],
+    above: i64,
+    limit: Duration,
+) -> Result<(usize, i64)> {
+    let t = Instant::now();
+    loop {
+        for (i, u) in urls.iter().enumerate() {
+            if let Some((epoch, _)) = sequencing(http, u)
+                && epoch > above
+            {
+                return Ok((i, epoch));
+            }
+        }
+        ensure!(
+            t.elapsed() < limit,
+            "no frontend sequences (above lease epoch {above}) after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 pub fn hotline_size(http: &reqwest::blocking::Client, url: &str) -> Result<u64> {
     let info: HotlineDto = http
         .get(format!("{url}/api/v1/hotline"))
