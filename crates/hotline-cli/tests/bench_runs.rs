@@ -36,7 +36,7 @@ fn bench_audit_creates_reuses_and_audits_a_log_of_every_kind() {
     );
     assert!(first["cases"].as_u64().unwrap() > 600, "{first}");
     assert!(first["audit_per_second"].as_f64().unwrap() > 0.0, "{first}");
-    assert!(first["ed25519_precomputed_per_core"].as_f64().unwrap() > 0.0);
+    assert!(first["ed25519_batch_per_core"].as_f64().unwrap() > 0.0);
     // The same directory again: the log is reused as it is, not created or grown.
     let again = run("9999");
     assert_eq!(again["statements"], 3000, "{again}");

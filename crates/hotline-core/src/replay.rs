@@ -12,8 +12,10 @@
 //! the culprit. So the outcome — every statement accepted or the first one refused, with the
 //! same error — is that of applying the log one statement at a time.
 //!
-//! Keys that sign many statements are verified with [`PrecomputedVerifier`] tables (the same
-//! verification rule, about three times faster), shared between threads by [`KeyTables`].
+//! A chunk's signatures are verified in one batch ([`verify_batch`]: the answers of the same
+//! verification rule one by one, several times faster; each key's preparation is shared
+//! between threads by [`KeyTables`]). The server's own one-at-a-time checks use
+//! [`PrecomputedVerifier`] tables of the keys that sign the most, also kept by [`KeyTables`].
 //!
 //! [`replay_in_parallel`] runs that pipeline (scoped threads, no I/O of its own: the caller's
 //! `feed` reads the log); `hotline audit` and the server's start-up use it.
@@ -22,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use hotline_tlog::note::NoteVerifier as _;
-use hotline_tlog::{Ed25519Verifier, PrecomputedVerifier};
+use hotline_tlog::{BatchItem, BatchKey, Ed25519Verifier, PrecomputedVerifier, verify_batch};
 
 use crate::hotline::{DomainError, Hotline};
 use crate::statement::{SignedStatement, StatementError};
@@ -54,7 +56,8 @@ const TABLE_AFTER: u64 = 64;
 /// Tables kept at most (640 KiB each): the busiest keys of a log.
 const MAX_TABLES: usize = 256;
 
-/// Precomputed verification tables of the keys that sign the most, shared by threads.
+/// Per key, shared by threads: its preparation for batches, and precomputed verification tables
+/// for the keys that sign the most.
 pub struct KeyTables {
     inner: Mutex<TablesInner>,
     max_tables: usize,
@@ -70,6 +73,7 @@ impl Default for KeyTables {
 struct TablesInner {
     tables: HashMap<[u8; 32], Arc<PrecomputedVerifier>>,
     seen: HashMap<[u8; 32], u64>,
+    batch_keys: HashMap<[u8; 32], Arc<BatchKey>>,
 }
 
 impl std::fmt::Debug for KeyTables {
@@ -112,6 +116,26 @@ impl KeyTables {
         crate::hotline::verify_author_signature(s, key)
     }
 
+    /// `key` prepared for [`verify_batch`] (once per key: a multiplication by ℓ).
+    pub fn batch_key(&self, key: &Ed25519Verifier) -> Arc<BatchKey> {
+        let bytes = *key.public_key().as_bytes();
+        {
+            let inner = match self.inner.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some(k) = inner.batch_keys.get(&bytes) {
+                return k.clone();
+            }
+        }
+        let prepared = Arc::new(BatchKey::new(key));
+        let mut inner = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        inner.batch_keys.entry(bytes).or_insert(prepared).clone()
+    }
+
     /// The table of `key` if it has signed enough statements to be worth one (counting
     /// `signatures` more now).
     fn table_for(
@@ -144,20 +168,16 @@ impl KeyTables {
     }
 }
 
-/// Per public key: the key, and (statement number, signature bytes) to verify with it.
-type KeyedSignatures<'a> =
-    HashMap<[u8; 32], (&'a Ed25519Verifier, Vec<(usize, &'a [u8])>), foldhash::fast::RandomState>;
-
 /// Parses a chunk of log entries and verifies each case statement's author signatures with
-/// the author's key in `keys`. Directory statements, statements by authors `keys` does not
-/// know and statements whose signature fails are returned without `verified_with`:
+/// the author's key in `keys`, all in one batch ([`verify_batch`]: the answers of verifying
+/// them one by one). Directory statements, statements by authors `keys` does not know and
+/// statements whose signature fails are returned without `verified_with`:
 /// [`Hotline::apply_preverified`] then checks them fully.
 pub fn preverify(entries: &[&[u8]], keys: &CurrentKeys, tables: &KeyTables) -> Vec<Preverified> {
     let statements: Vec<Result<SignedStatement, StatementError>> =
         entries.iter().map(|e| SignedStatement::parse(e)).collect();
-    // Per key: (statement number, signature bytes) of every signature to verify. Keyed by
-    // public keys the directory holds: foldhash, seeded per process, is enough.
-    let mut by_key: KeyedSignatures<'_> = HashMap::default();
+    // (statement number, key, signature bytes) of every signature to verify.
+    let mut wanted: Vec<(usize, &Ed25519Verifier, &[u8])> = Vec::with_capacity(statements.len());
     let mut pending = vec![0usize; statements.len()];
     for (i, s) in statements.iter().enumerate() {
         let Ok(s) = s else { continue };
@@ -167,33 +187,34 @@ pub fn preverify(entries: &[&[u8]], keys: &CurrentKeys, tables: &KeyTables) -> V
         let Some(key) = keys.get(&s.statement.author) else {
             continue;
         };
-        let entry = by_key
-            .entry(*key.public_key().as_bytes())
-            .or_insert_with(|| (key, Vec::new()));
         for sig in author_signatures(s, key) {
-            entry.1.push((i, sig));
+            wanted.push((i, key, sig));
             pending[i] += 1;
         }
     }
+    // Keyed by public keys the directory holds: foldhash, seeded per process, is enough.
+    let mut batch_keys: HashMap<[u8; 32], Arc<BatchKey>, foldhash::fast::RandomState> =
+        HashMap::default();
+    for (_, key, _) in &wanted {
+        batch_keys
+            .entry(*key.public_key().as_bytes())
+            .or_insert_with(|| tables.batch_key(key));
+    }
+    let items: Vec<BatchItem<'_>> = wanted
+        .iter()
+        .filter_map(|(i, key, sig)| {
+            Some(BatchItem {
+                key: batch_keys.get(key.public_key().as_bytes())?,
+                message: note_text(&statements[*i]),
+                signature: sig,
+            })
+        })
+        .collect();
+    let results = verify_batch(&mut rand::rng(), &items);
     let mut verified = vec![0usize; statements.len()];
-    for (key, sigs) in by_key.into_values() {
-        let results: Vec<bool> = match tables.table_for(key, sigs.len() as u64) {
-            Some(table) => {
-                let items: Vec<(&[u8], &[u8])> = sigs
-                    .iter()
-                    .map(|(i, sig)| (note_text(&statements[*i]), *sig))
-                    .collect();
-                table.verify_all(&items)
-            }
-            None => sigs
-                .iter()
-                .map(|(i, sig)| key.verify(note_text(&statements[*i]), sig))
-                .collect(),
-        };
-        for ((i, _), ok) in sigs.iter().zip(results) {
-            if ok {
-                verified[*i] += 1;
-            }
+    for ((i, _, _), ok) in wanted.iter().zip(results) {
+        if ok {
+            verified[*i] += 1;
         }
     }
     statements

@@ -17,7 +17,9 @@ fn log(old_key_after_rotation: bool) -> Vec<SignedStatement> {
     let mut w = World::new();
     let mut t = 0;
     let mut cases = |w: &mut World, from: u64, key: Option<&Ed25519Signer>| {
-        for n in from..from + 40 {
+        // 100 cases of 2 statements per run: chunks of 1000 hold more signatures than the
+        // smallest batch `verify_batch` makes (`hotline_tlog::batch::MIN_BATCH`).
+        for n in from..from + 100 {
             t += 10;
             let c = case_id(n);
             let st = notice(&c, "us-cisa", "ru-nkcki", at(t));
@@ -44,13 +46,13 @@ fn log(old_key_after_rotation: bool) -> Vec<SignedStatement> {
     rot.party_fields.recipients = vec![recipient_for(20)];
     w.log
         .push(SignedStatement::sign(rot, &[&w.operator, &new_key]).unwrap());
-    cases(&mut w, 100, Some(&new_key));
+    cases(&mut w, 200, Some(&new_key));
     if old_key_after_rotation {
         // Verifies under the key us-cisa had before: a stale preverification accepts it.
         let st = notice(&case_id(999), "us-cisa", "ru-nkcki", at(900));
         w.log.push(w.sign(st));
     }
-    cases(&mut w, 200, Some(&new_key));
+    cases(&mut w, 400, Some(&new_key));
     w.log
 }
 

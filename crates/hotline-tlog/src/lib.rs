@@ -14,11 +14,14 @@
 //! - [`proof`][]: c2sp.org/tlog-proof;
 //! - [`cose`]: RFC 9942 COSE Receipts of inclusion (RFC9162_SHA256);
 //! - [`precomputed`]: fast verification of many Ed25519 signatures by one key, by the same
-//!   rule as [`note::Ed25519Verifier`].
+//!   rule as [`note::Ed25519Verifier`];
+//! - [`batch`]: batch verification of many Ed25519 signatures by many keys, with the same
+//!   answers (the audit's).
 
 // Unit tests may unwrap (the workspace warns on `unwrap_used`).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod batch;
 pub mod bundle;
 pub mod checkpoint;
 pub mod cose;
@@ -30,6 +33,7 @@ pub mod proof;
 pub mod tile;
 pub mod tree;
 
+pub use batch::{BatchItem, BatchKey, verify_batch};
 pub use checkpoint::Checkpoint;
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use note::{Ed25519Signer, Ed25519Verifier, Note, NoteSigner, NoteVerifier};

@@ -1,7 +1,7 @@
-//! `PrecomputedVerifier::verify_all` gives exactly `Ed25519Verifier::verify`'s answer (Go's
-//! crypto/ed25519 rule, `tests/ed25519_rule.rs`) on valid, tampered and hand-crafted
-//! edge-case signatures: the fast path of audits must never accept what a Go-based verifier
-//! refuses, nor refuse what it accepts.
+//! `PrecomputedVerifier::verify_all` and `verify_batch` give exactly `Ed25519Verifier::verify`'s
+//! answer (Go's crypto/ed25519 rule, `tests/ed25519_rule.rs`) on valid, tampered and
+//! hand-crafted edge-case signatures: the fast paths of audits and of the server must never
+//! accept what a Go-based verifier refuses, nor refuse what it accepts.
 #![allow(clippy::unwrap_used)]
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
@@ -10,7 +10,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity as _;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use hotline_tlog::note::NoteVerifier as _;
-use hotline_tlog::{Ed25519Verifier, PrecomputedVerifier};
+use hotline_tlog::{BatchItem, BatchKey, Ed25519Verifier, PrecomputedVerifier, verify_batch};
 use proptest::prelude::*;
 use sha2::{Digest as _, Sha512};
 
@@ -58,7 +58,47 @@ fn check(v: &Ed25519Verifier, items: &[(Vec<u8>, Vec<u8>)]) -> Vec<bool> {
     let fast = p.verify_all(&refs);
     let one_by_one: Vec<bool> = items.iter().map(|(m, s)| v.verify(m, s)).collect();
     assert_eq!(fast, one_by_one, "the fast path must give verify's answers");
+    assert_eq!(
+        batched(v, &refs),
+        one_by_one,
+        "the batch must give verify's answers"
+    );
     fast
+}
+
+/// `verify_batch`'s answers for `items`, within a batch padded to its minimum size with
+/// honest signatures by another key.
+fn batched(v: &Ed25519Verifier, items: &[(&[u8], &[u8])]) -> Vec<bool> {
+    let (other_sk, other) = key(200);
+    let padding: Vec<(Vec<u8>, Vec<u8>)> = (0..hotline_tlog::batch::MIN_BATCH)
+        .map(|i| {
+            let msg = format!("padding {i}\n").into_bytes();
+            let sig = ed25519_dalek::Signer::sign(&other_sk, &msg)
+                .to_bytes()
+                .to_vec();
+            (msg, sig)
+        })
+        .collect();
+    let (key, other) = (BatchKey::new(v), BatchKey::new(&other));
+    let mut batch: Vec<BatchItem<'_>> = items
+        .iter()
+        .map(|(message, signature)| BatchItem {
+            key: &key,
+            message,
+            signature,
+        })
+        .collect();
+    batch.extend(padding.iter().map(|(message, signature)| BatchItem {
+        key: &other,
+        message,
+        signature,
+    }));
+    let got = verify_batch(&mut rand::rng(), &batch);
+    assert!(
+        got[items.len()..].iter().all(|ok| *ok),
+        "the padding verifies"
+    );
+    got[..items.len()].to_vec()
 }
 
 fn key(seed: u8) -> (SigningKey, Ed25519Verifier) {
@@ -180,6 +220,45 @@ fn edge_cases_of_the_verification_rule() {
 }
 
 #[test]
+fn small_order_components_that_cancel_out_in_the_batch_equation_are_refused() {
+    // Several signatures whose R carry the same order-2 component T2 = (0, −1), each otherwise
+    // valid: in the batch's random combination Σ zᵢ·Rᵢ their components cancel whenever the
+    // zᵢ have an even sum — half the time — so only the separate search for small-order
+    // components refuses them every time. Go refuses each ([s]B − [k]A = [r]B ≠ R).
+    let seed = [12u8; 32];
+    let sk = SigningKey::from_bytes(&seed);
+    let vk = sk.verifying_key();
+    let v = Ed25519Verifier::new("example.org/key", vk).unwrap();
+    let a = {
+        let h = Sha512::digest(seed);
+        let mut b = [0u8; 32];
+        b.copy_from_slice(&h[..32]);
+        b[0] &= 248;
+        b[31] &= 127;
+        b[31] |= 64;
+        Scalar::from_bytes_mod_order(b)
+    };
+    let t2 = order8() + order8() + order8() + order8();
+    assert!(!t2.is_identity() && (t2 + t2).is_identity());
+    for round in 0..24u64 {
+        let bad = 2 + (round % 3) as usize;
+        let items: Vec<(Vec<u8>, Vec<u8>)> = (0..bad as u64)
+            .map(|j| {
+                let msg = format!("round {round} bad {j}\n").into_bytes();
+                let r = Scalar::from(7 + 1000 * round + j);
+                let r_bytes = (ED25519_BASEPOINT_POINT * r + t2).compress().0;
+                (
+                    msg.clone(),
+                    sign_with_r(r_bytes, r, a, vk.as_bytes(), &msg).to_vec(),
+                )
+            })
+            .collect();
+        let got = check(&v, &items);
+        assert!(got.iter().all(|ok| !ok), "round {round}: {got:?}");
+    }
+}
+
+#[test]
 fn a_key_with_a_small_order_component() {
     // A = [a]B + T8 (not of small order, so a verifier key may hold it): whether an honest
     // signature verifies depends on k mod 8; the fast path must agree either way.
@@ -235,6 +314,7 @@ proptest! {
         let refs: Vec<(&[u8], &[u8])> = items.iter().map(|(m, s)| (m.as_slice(), s.as_slice())).collect();
         let fast = p.verify_all(&refs);
         let slow: Vec<bool> = items.iter().map(|(m, s)| v.verify(m, s)).collect();
-        prop_assert_eq!(fast, slow);
+        prop_assert_eq!(&fast, &slow);
+        prop_assert_eq!(batched(&v, &refs), slow);
     }
 }
