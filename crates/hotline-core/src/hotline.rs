@@ -202,7 +202,9 @@ pub struct Hotline {
     policy: DeadlinePolicy,
     directory: Directory,
     cases: HashMap<CaseId, Case>,
-    statements: HashMap<Hash, StatementInfo>,
+    /// Keyed by leaf hashes, which nobody can choose (SHA-256 outputs): foldhash, seeded per
+    /// process, instead of SipHash (a replay of a large log looks up every reference here).
+    statements: HashMap<Hash, StatementInfo, foldhash::fast::RandomState>,
     next_index: u64,
 }
 
@@ -273,7 +275,7 @@ impl Hotline {
             policy,
             directory: Directory::default(),
             cases: HashMap::new(),
-            statements: HashMap::new(),
+            statements: HashMap::default(),
             next_index: 0,
         }
     }

@@ -39,6 +39,9 @@
 //! edge cases (small-order and mixed-order `R`, several bad `R` that cancel out, non-canonical
 //! encodings, keys with a small-order component).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -186,8 +189,11 @@ fn equation_holds<R: CryptoRng + RngCore + ?Sized>(
     if batch.is_empty() {
         return true;
     }
-    // Per distinct key (by position of its first use): Σ zᵢ·kᵢ.
+    // Per distinct key: Σ zᵢ·kᵢ. Keys are told apart by address (two `BatchKey`s of one key
+    // would each get a term: correct, only less shared).
     let mut keys: Vec<(&BatchKey, Scalar)> = Vec::new();
+    let mut key_slot: HashMap<*const BatchKey, usize, foldhash::fast::FixedState> =
+        HashMap::default();
     let mut scalars = Vec::with_capacity(batch.len() + 8);
     let mut points = Vec::with_capacity(batch.len() + 8);
     let mut s_sum = Scalar::ZERO;
@@ -198,13 +204,12 @@ fn equation_holds<R: CryptoRng + RngCore + ?Sized>(
         s_sum += z * p.s;
         let key = items[p.item].key;
         let zk = z * p.k;
-        // Keys are few (the parties of a log); a linear scan beats hashing here.
-        match keys
-            .iter_mut()
-            .find(|(k, _)| std::ptr::eq(*k, key) || k.verifier == key.verifier)
-        {
-            Some((_, sum)) => *sum += zk,
-            None => keys.push((key, zk)),
+        match key_slot.entry(std::ptr::from_ref(key)) {
+            Entry::Occupied(slot) => keys[*slot.get()].1 += zk,
+            Entry::Vacant(slot) => {
+                slot.insert(keys.len());
+                keys.push((key, zk));
+            }
         }
         scalars.push(z);
         points.push(p.r);

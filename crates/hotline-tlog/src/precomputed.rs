@@ -3,11 +3,10 @@
 //! canonical `s`, then `R' = [s]B − [k]A` with `k = SHA-512(R ‖ A ‖ M) mod ℓ`, accepted iff the
 //! encoding of `R'` equals the signature's `R` bytes).
 //!
-//! Why not batch verification: its random linear combination of the equations is only
-//! probabilistic, and the usual (cofactored) form accepts signatures Go refuses (a small-order
-//! component in `R`), so an auditor using it could call "verified" a statement that any
-//! Go-based verifier rejects. Here every signature's `R'` is computed exactly; only the
-//! *algorithm* differs from [`ed25519_dalek`]'s `verify`:
+//! The server's checks of statements one at a time use it; audits, which verify thousands of
+//! signatures at once, use [`crate::batch`] (faster still, with the same answers except with
+//! probability 2⁻⁶⁴). Here every signature's `R'` is computed exactly; only the *algorithm*
+//! differs from [`ed25519_dalek`]'s `verify`:
 //!
 //! - `[s]B` and `[k](−A)` are fixed-base multiplications with precomputed tables of
 //!   `[d·2⁸ʲ]P` (`d` in 1..=128, `j` in 0..32) and signed radix-2⁸ digits: one sum of at most
