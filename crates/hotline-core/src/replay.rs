@@ -335,10 +335,51 @@ struct Chunk {
     seq: u64,
     origin: Arc<str>,
     first_index: u64,
-    entries: Vec<Vec<u8>>,
+    entries: Entries,
     /// Chunks that must have been applied before this one's signatures are verified: those up
     /// to the last one ending in a directory statement, whose keys this one may need.
     after: u64,
+}
+
+/// Entries back to back in one buffer: the feeding thread allocates it, the applying thread
+/// frees it. One allocation per chunk instead of one per entry: an allocation freed by another
+/// thread than its own costs the allocator more (it was ~6 % of an audit's CPU).
+#[derive(Default)]
+struct Entries {
+    bytes: Vec<u8>,
+    /// Where each entry ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Entries {
+    fn with_capacity(entries: usize) -> Entries {
+        Entries {
+            bytes: Vec::with_capacity(entries * 1024),
+            ends: Vec::with_capacity(entries),
+        }
+    }
+
+    fn push(&mut self, entry: &[u8]) {
+        self.bytes.extend_from_slice(entry);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 /// What the applying thread publishes for the verifying threads.
@@ -373,7 +414,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Hands a replay its entries, in log order (see [`replay_in_parallel`]).
 pub struct Feeder<'a> {
     tx: flume::Sender<Chunk>,
-    chunk: Vec<Vec<u8>>,
+    chunk: Entries,
     first_index: u64,
     next_index: Option<u64>,
     seq: u64,
@@ -397,7 +438,7 @@ impl Feeder<'_> {
             "entries fed out of order"
         );
         self.next_index = Some(index + 1);
-        self.chunk.push(entry.to_vec());
+        self.chunk.push(entry);
         // A directory statement ends its chunk, so that the next one's signatures are verified
         // with the keys it registers or rotates.
         let directory = changes_directory(entry);
@@ -411,7 +452,7 @@ impl Feeder<'_> {
             seq: self.seq,
             origin: self.origin.clone().unwrap_or_else(|| Arc::from("")),
             first_index: self.first_index,
-            entries: std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK)),
+            entries: std::mem::replace(&mut self.chunk, Entries::with_capacity(CHUNK)),
             after: self.after,
         };
         self.seq += 1;
@@ -438,7 +479,13 @@ pub fn replay_in_parallel<R>(
     use std::collections::BTreeMap;
     let threads = threads.max(1);
     let (work_tx, work_rx) = flume::bounded::<Chunk>(threads * 2);
-    let (done_tx, done_rx) = flume::bounded::<(Chunk, Vec<Preverified>)>(threads * 2);
+    let (done_tx, done_rx) = flume::bounded::<(Chunk, Vec<Preverified>, usize)>(threads * 2);
+    // The applying thread hands each applied chunk's statements back to the thread that
+    // parsed them, to be freed there: freeing another thread's allocations costs the
+    // allocator more (mimalloc collects them later, on the owner's next allocations).
+    let (trash_tx, trash_rx): (Vec<_>, Vec<_>) = (0..threads)
+        .map(|_| flume::unbounded::<Vec<Preverified>>())
+        .unzip();
     let published: Shared = (
         Mutex::new(Published {
             keys: Arc::new(CurrentKeys::default()),
@@ -450,13 +497,14 @@ pub fn replay_in_parallel<R>(
     let tables = KeyTables::new();
     std::thread::scope(|scope| {
         let mut started = 0usize;
-        for _ in 0..threads {
+        for (thread, trash) in trash_rx.into_iter().enumerate() {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             let (published, tables) = (&published, &tables);
             let spawned = std::thread::Builder::new()
                 .name("replay-verify".into())
                 .spawn_scoped(scope, move || {
                     for chunk in work_rx {
+                        trash.try_iter().for_each(drop);
                         let current = {
                             let (m, cv) = published;
                             let mut p = lock(m);
@@ -468,9 +516,9 @@ pub fn replay_in_parallel<R>(
                             }
                             p.keys.clone()
                         };
-                        let refs: Vec<&[u8]> = chunk.entries.iter().map(Vec::as_slice).collect();
+                        let refs: Vec<&[u8]> = chunk.entries.iter().collect();
                         let out = preverify(&refs, &current, tables);
-                        if done_tx.send((chunk, out)).is_err() {
+                        if done_tx.send((chunk, out, thread)).is_err() {
                             return;
                         }
                     }
@@ -483,9 +531,9 @@ pub fn replay_in_parallel<R>(
             let _done = DoneOnDrop(published);
             let mut hotline: Option<Hotline> = None;
             let mut refused: Option<Refused> = None;
-            let mut waiting: BTreeMap<u64, (Chunk, Vec<Preverified>)> = BTreeMap::new();
+            let mut waiting: BTreeMap<u64, (Chunk, Vec<Preverified>, usize)> = BTreeMap::new();
             let mut next = 0u64;
-            let mut apply = |chunk: Chunk, out: Vec<Preverified>, next: &mut u64| {
+            let mut apply = |chunk: &Chunk, out: &[Preverified], next: &mut u64| {
                 *next += 1;
                 let mut directory_changed = false;
                 // After a refused statement the state means nothing: only count.
@@ -496,7 +544,7 @@ pub fn replay_in_parallel<R>(
                         if let Err(e) = h.apply_preverified(p) {
                             refused = Some(Refused {
                                 index: chunk.first_index + i as u64,
-                                id: hotline_tlog::leaf_hash(&chunk.entries[i]).to_base64(),
+                                id: hotline_tlog::leaf_hash(chunk.entries.get(i)).to_base64(),
                                 error: e.to_string(),
                             });
                             break;
@@ -520,17 +568,19 @@ pub fn replay_in_parallel<R>(
                 drop(p);
                 cv.notify_all();
             };
-            for (chunk, out) in done_rx {
-                waiting.insert(chunk.seq, (chunk, out));
-                while let Some((chunk, out)) = waiting.remove(&next) {
-                    apply(chunk, out, &mut next);
+            for (chunk, out, thread) in done_rx {
+                waiting.insert(chunk.seq, (chunk, out, thread));
+                while let Some((chunk, out, thread)) = waiting.remove(&next) {
+                    apply(&chunk, &out, &mut next);
+                    // Fails only once that thread has ended; `out` is then freed here.
+                    let _ = trash_tx[thread].send(out);
                 }
             }
             (hotline, refused)
         };
         let mut feeder = Feeder {
             tx: work_tx,
-            chunk: Vec::with_capacity(CHUNK),
+            chunk: Entries::with_capacity(CHUNK),
             first_index: 0,
             next_index: None,
             seq: 0,
