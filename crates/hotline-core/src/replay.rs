@@ -195,19 +195,23 @@ pub fn preverify(entries: &[&[u8]], keys: &CurrentKeys, tables: &KeyTables) -> V
     // Keyed by public keys the directory holds: foldhash, seeded per process, is enough.
     let mut batch_keys: HashMap<[u8; 32], Arc<BatchKey>, foldhash::fast::RandomState> =
         HashMap::default();
-    for (_, key, _) in &wanted {
-        batch_keys
-            .entry(*key.public_key().as_bytes())
-            .or_insert_with(|| tables.batch_key(key));
-    }
+    let prepared: Vec<Arc<BatchKey>> = wanted
+        .iter()
+        .map(|(_, key, _)| {
+            batch_keys
+                .entry(*key.public_key().as_bytes())
+                .or_insert_with(|| tables.batch_key(key))
+                .clone()
+        })
+        .collect();
+    // One item per wanted signature, in order: `results` lines up with `wanted`.
     let items: Vec<BatchItem<'_>> = wanted
         .iter()
-        .filter_map(|(i, key, sig)| {
-            Some(BatchItem {
-                key: batch_keys.get(key.public_key().as_bytes())?,
-                message: note_text(&statements[*i]),
-                signature: sig,
-            })
+        .zip(&prepared)
+        .map(|((i, _, sig), key)| BatchItem {
+            key,
+            message: note_text(&statements[*i]),
+            signature: sig,
         })
         .collect();
     let results = verify_batch(&mut rand::rng(), &items);
@@ -329,6 +333,8 @@ pub struct Refused {
 
 /// Entries per chunk handed to the verifying threads.
 const CHUNK: usize = 4096;
+/// Bytes reserved for the first chunk's entries (later ones: the most a chunk has held).
+const FIRST_CHUNK_BYTES: usize = 256 * 1024;
 
 /// A chunk of consecutive log entries for the verifying threads.
 struct Chunk {
@@ -352,9 +358,9 @@ struct Entries {
 }
 
 impl Entries {
-    fn with_capacity(entries: usize) -> Entries {
+    fn with_capacity(entries: usize, bytes: usize) -> Entries {
         Entries {
-            bytes: Vec::with_capacity(entries * 1024),
+            bytes: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(entries),
         }
     }
@@ -415,6 +421,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Feeder<'a> {
     tx: flume::Sender<Chunk>,
     chunk: Entries,
+    /// Bytes to reserve for the next chunk: the most a chunk has held so far.
+    chunk_bytes: usize,
     first_index: u64,
     next_index: Option<u64>,
     seq: u64,
@@ -448,11 +456,15 @@ impl Feeder<'_> {
     }
 
     fn send(&mut self, ends_in_directory: bool) {
+        self.chunk_bytes = self.chunk_bytes.max(self.chunk.bytes.len());
         let c = Chunk {
             seq: self.seq,
             origin: self.origin.clone().unwrap_or_else(|| Arc::from("")),
             first_index: self.first_index,
-            entries: std::mem::replace(&mut self.chunk, Entries::with_capacity(CHUNK)),
+            entries: std::mem::replace(
+                &mut self.chunk,
+                Entries::with_capacity(CHUNK, self.chunk_bytes),
+            ),
             after: self.after,
         };
         self.seq += 1;
@@ -580,7 +592,8 @@ pub fn replay_in_parallel<R>(
         };
         let mut feeder = Feeder {
             tx: work_tx,
-            chunk: Entries::with_capacity(CHUNK),
+            chunk: Entries::with_capacity(CHUNK, FIRST_CHUNK_BYTES),
+            chunk_bytes: FIRST_CHUNK_BYTES,
             first_index: 0,
             next_index: None,
             seq: 0,

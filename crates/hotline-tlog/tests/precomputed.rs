@@ -101,6 +101,19 @@ fn batched(v: &Ed25519Verifier, items: &[(&[u8], &[u8])]) -> Vec<bool> {
     got[..items.len()].to_vec()
 }
 
+/// A key from `seed` with its secret scalar `a` (RFC 8032 §5.1.5), to sign with any chosen R.
+fn key_with_secret(seed: [u8; 32]) -> (VerifyingKey, Ed25519Verifier, Scalar) {
+    let vk = SigningKey::from_bytes(&seed).verifying_key();
+    let v = Ed25519Verifier::new("example.org/key", vk).unwrap();
+    let h = Sha512::digest(seed);
+    let mut b = [0u8; 32];
+    b.copy_from_slice(&h[..32]);
+    b[0] &= 248;
+    b[31] &= 127;
+    b[31] |= 64;
+    (vk, v, Scalar::from_bytes_mod_order(b))
+}
+
 fn key(seed: u8) -> (SigningKey, Ed25519Verifier) {
     let sk = SigningKey::from_bytes(&[seed; 32]);
     let v = Ed25519Verifier::new("example.org/key", sk.verifying_key()).unwrap();
@@ -137,19 +150,7 @@ fn honest_and_tampered_signatures() {
 
 #[test]
 fn edge_cases_of_the_verification_rule() {
-    let seed = [11u8; 32];
-    let sk = SigningKey::from_bytes(&seed);
-    let vk = sk.verifying_key();
-    let v = Ed25519Verifier::new("example.org/key", vk).unwrap();
-    let a = {
-        let h = Sha512::digest(seed);
-        let mut b = [0u8; 32];
-        b.copy_from_slice(&h[..32]);
-        b[0] &= 248;
-        b[31] &= 127;
-        b[31] |= 64;
-        Scalar::from_bytes_mod_order(b)
-    };
+    let (vk, v, a) = key_with_secret([11u8; 32]);
     let a_bytes = vk.as_bytes().to_vec();
     let t8 = order8();
     let msg = b"hotline/statement/v1\nedge\n".to_vec();
@@ -225,19 +226,7 @@ fn small_order_components_that_cancel_out_in_the_batch_equation_are_refused() {
     // valid: in the batch's random combination Σ zᵢ·Rᵢ their components cancel whenever the
     // zᵢ have an even sum — half the time — so only the separate search for small-order
     // components refuses them every time. Go refuses each ([s]B − [k]A = [r]B ≠ R).
-    let seed = [12u8; 32];
-    let sk = SigningKey::from_bytes(&seed);
-    let vk = sk.verifying_key();
-    let v = Ed25519Verifier::new("example.org/key", vk).unwrap();
-    let a = {
-        let h = Sha512::digest(seed);
-        let mut b = [0u8; 32];
-        b.copy_from_slice(&h[..32]);
-        b[0] &= 248;
-        b[31] &= 127;
-        b[31] |= 64;
-        Scalar::from_bytes_mod_order(b)
-    };
+    let (vk, v, a) = key_with_secret([12u8; 32]);
     let t2 = order8() + order8() + order8() + order8();
     assert!(!t2.is_identity() && (t2 + t2).is_identity());
     for round in 0..24u64 {
