@@ -27,7 +27,6 @@
 //! case).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
@@ -149,39 +148,27 @@ pub fn run(args: &AuditArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Replayed states being freed by [`drop_in_background`].
-static FREEING: AtomicUsize = AtomicUsize::new(0);
-
-/// Frees a replayed state on another thread. A large log's state is millions of allocations
-/// made by the replay's applying thread, which has ended: freeing them here took ~0.8 s of a
-/// 1,000,000-statement audit (BENCHMARKS.md, "Audit") while the report was already known.
-/// `hotline audit` exits before it is done; a long-lived caller may
-/// [`wait_for_background_frees`].
-fn drop_in_background(hotline: Option<Hotline>) {
-    let Some(h) = hotline else { return };
-    FREEING.fetch_add(1, Ordering::SeqCst);
-    let spawned = std::thread::Builder::new()
-        .name("audit-free".into())
-        .spawn(move || {
-            drop(h);
-            FREEING.fetch_sub(1, Ordering::SeqCst);
-        });
-    if spawned.is_err() {
-        // The closure (and the state) was dropped here by the failed spawn.
-        FREEING.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Waits until every state given to [`drop_in_background`] is freed (the benchmark counts
-/// that CPU time as the audit's).
-pub fn wait_for_background_frees() {
-    while FREEING.load(Ordering::SeqCst) > 0 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
 /// Downloads, verifies and replays the log, and computes the statistics.
 pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
+    let (report, state) = audit_keeping_state(args, progress)?;
+    // The replayed state is millions of allocations of the replay's applying thread, which
+    // has ended: freeing them took ~0.8 s of a 1,000,000-statement audit (BENCHMARKS.md,
+    // "Audit") after the report was known. Freed on another thread; `hotline audit` exits
+    // without waiting.
+    if let Some(h) = state {
+        let _ = std::thread::Builder::new()
+            .name("audit-free".into())
+            .spawn(move || drop(h));
+    }
+    Ok(report)
+}
+
+/// [`audit`], also returning the replayed state (`None` for an empty log) for the caller to
+/// free.
+pub(crate) fn audit_keeping_state(
+    args: &AuditArgs,
+    progress: bool,
+) -> Result<(AuditReport, Option<Hotline>)> {
     let started = Instant::now();
     let bound = |s: &Option<String>, what: &str| {
         s.as_deref()
@@ -238,9 +225,8 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
         ),
         None => (0, Vec::new(), 0),
     };
-    drop_in_background(hotline);
     let cp = synced.checkpoint;
-    Ok(AuditReport {
+    let report = AuditReport {
         ok: true,
         origin: cp.origin,
         size: cp.size,
@@ -260,7 +246,8 @@ pub fn audit(args: &AuditArgs, progress: bool) -> Result<AuditReport> {
         seconds: started.elapsed().as_secs_f64(),
         times: TIMES_NOTE,
         rows,
-    })
+    };
+    Ok((report, hotline))
 }
 
 /// Runs [`sync_log`] and replays every entry it verifies through [`Hotline`] (the audit's

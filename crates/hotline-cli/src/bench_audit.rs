@@ -209,17 +209,17 @@ pub fn run(args: &BenchAuditArgs) -> Result<AuditBenchReport> {
                 .with_context(|| format!("removing {}", cache.display()))?;
         }
         let t = Instant::now();
-        let cold = crate::audit::audit(&audit_args(&cache), false)?;
+        let (cold, state) = crate::audit::audit_keeping_state(&audit_args(&cache), false)?;
         download_s.push(t.elapsed().as_secs_f64());
-        crate::audit::wait_for_background_frees();
+        drop(state);
         check("downloading", &cold)?;
         let cpu0 = audit_cpu_seconds();
         let t = Instant::now();
-        let warm = crate::audit::audit(&audit_args(&cache), false)?;
+        let (warm, state) = crate::audit::audit_keeping_state(&audit_args(&cache), false)?;
         audit_s.push(t.elapsed().as_secs_f64());
-        // The report is out; the replayed state is still being freed on another thread. Its
-        // CPU time is the audit's.
-        crate::audit::wait_for_background_frees();
+        // The report is out when `hotline audit` prints it, which frees the replayed state
+        // in the background; freeing it is still the audit's CPU time.
+        drop(state);
         if let (Some(a), Some(b)) = (cpu0, audit_cpu_seconds()) {
             audit_cpu.push(b - a);
         }
@@ -350,18 +350,18 @@ fn per_core_rates() -> (f64, f64) {
     let verifiers: Vec<_> = keys.iter().map(PartyKeys::verifier).collect();
     // Median of 5 passes over the same signatures: one pass is ~0.1 s, short enough for
     // another tenant of the machine to halve it.
-    let per_second = |pass: &dyn Fn() -> usize| {
-        let mut rates: Vec<f64> = (0..5)
-            .map(|_| {
-                let t = Instant::now();
-                let ok = pass();
-                ok as f64 / t.elapsed().as_secs_f64()
-            })
-            .collect();
-        rates.sort_by(f64::total_cmp);
-        rates[2]
+    let median_rate = |pass: &dyn Fn() -> usize| {
+        median(
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    let ok = pass();
+                    ok as f64 / t.elapsed().as_secs_f64()
+                })
+                .collect(),
+        )
     };
-    let one = per_second(&|| {
+    let one = median_rate(&|| {
         messages
             .iter()
             .zip(&signatures)
@@ -380,7 +380,7 @@ fn per_core_rates() -> (f64, f64) {
             signature,
         })
         .collect();
-    let batched = per_second(&|| {
+    let batched = median_rate(&|| {
         verify_batch(&mut rand::rng(), &items)
             .into_iter()
             .filter(|b| *b)

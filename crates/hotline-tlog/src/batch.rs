@@ -78,11 +78,6 @@ impl BatchKey {
             point,
         }
     }
-
-    /// The verifier key this is for.
-    pub fn verifier(&self) -> &Ed25519Verifier {
-        &self.verifier
-    }
 }
 
 /// One signature to verify: by `key`, over `message`.
