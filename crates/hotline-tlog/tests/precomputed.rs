@@ -248,6 +248,60 @@ fn small_order_components_that_cancel_out_in_the_batch_equation_are_refused() {
 }
 
 #[test]
+fn small_order_components_in_a_batch_of_audit_size_are_found_wherever_they_are() {
+    // A batch as an audit verifies it (4096 signatures, where the search for small-order
+    // components goes in passes of 8 rounds): three otherwise valid signatures whose R
+    // carry an order-2, -4 and -8 component, at positions that change with each run, and
+    // two whose order-2 components cancel in any sum holding both. Only they are refused.
+    let (vk, v, a) = key_with_secret([14u8; 32]);
+    let key = BatchKey::new(&v);
+    let t8 = order8();
+    let t4 = t8 + t8;
+    let t2 = t4 + t4;
+    let n = 4096usize;
+    let mut bad_at: Vec<(usize, EdwardsPoint)> = [t2, t4, t8, t2, t2]
+        .into_iter()
+        .enumerate()
+        .map(|(j, t)| ((rand::random::<u64>() as usize % (n / 5)) + j * (n / 5), t))
+        .collect();
+    bad_at.sort_by_key(|(i, _)| *i);
+    let items: Vec<(Vec<u8>, [u8; 64])> = (0..n)
+        .map(|i| {
+            let msg = format!("statement {i}\n").into_bytes();
+            let r = Scalar::from(100_000 + i as u64);
+            let mut point = ED25519_BASEPOINT_POINT * r;
+            if let Some((_, t)) = bad_at.iter().find(|(at, _)| *at == i) {
+                point += t;
+            }
+            let sig = sign_with_r(point.compress().0, r, a, vk.as_bytes(), &msg);
+            (msg, sig)
+        })
+        .collect();
+    let batch: Vec<BatchItem<'_>> = items
+        .iter()
+        .map(|(message, signature)| BatchItem {
+            key: &key,
+            message,
+            signature,
+        })
+        .collect();
+    let got = verify_batch(&mut rand::rng(), &batch);
+    let refused: Vec<usize> = (0..n).filter(|i| !got[*i]).collect();
+    let expected: Vec<usize> = bad_at.iter().map(|(i, _)| *i).collect();
+    assert_eq!(
+        refused, expected,
+        "exactly the signatures whose R has a small-order component"
+    );
+    for (i, (message, signature)) in items.iter().enumerate().step_by(509) {
+        assert_eq!(
+            got[i],
+            v.verify(message, signature),
+            "item {i} as verify answers"
+        );
+    }
+}
+
+#[test]
 fn a_key_with_a_small_order_component() {
     // A = [a]B + T8 (not of small order, so a verifier key may hold it): whether an honest
     // signature verifies depends on k mod 8; the fast path must agree either way.
