@@ -661,6 +661,11 @@ impl Hotline {
                         info.delivered = true;
                     }
                     if let Some(case) = self.cases.get_mut(&case_id) {
+                        if st.kind == Kind::Delivered
+                            && st.refs.first() == case.steps.first().map(|s| &s.id)
+                        {
+                            case.opening_delivered = true;
+                        }
                         let to_requester = st.recipient.as_ref() == Some(&case.requester);
                         case.apply(
                             Step {

@@ -144,6 +144,8 @@ pub struct Case {
     pub overdue_answer: bool,
     /// Every statement of the case, in log order.
     pub steps: Vec<Step>,
+    /// The operator recorded the delivery of the opening statement.
+    pub opening_delivered: bool,
 }
 
 /// A statement the lifecycle does not allow now.
@@ -184,6 +186,7 @@ impl Case {
             overdue_ack: false,
             overdue_answer: false,
             steps: vec![first],
+            opening_delivered: false,
         })
     }
 

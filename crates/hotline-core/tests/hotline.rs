@@ -109,11 +109,13 @@ fn the_scenario_case_walks_the_whole_lifecycle() {
         .apply(w.sign(request(&c, "us-cisa", "ru-nkcki", at(0))))
         .unwrap();
     assert_eq!(w.hotline.case(&c).unwrap().phase, Phase::Sent);
+    assert!(!w.hotline.case(&c).unwrap().opening_delivered);
     let d = w
         .apply(w.sign(delivered(&c, "ru-nkcki", req, at(60))))
         .unwrap();
     assert_eq!(w.hotline.case(&c).unwrap().phase, Phase::Delivered);
     assert!(w.hotline.statement(&req).unwrap().delivered);
+    assert!(w.hotline.case(&c).unwrap().opening_delivered);
     let ack = w
         .apply(w.sign(follow_up(
             Kind::Acknowledged,
