@@ -32,12 +32,12 @@ use crate::vocab::PartyId;
 
 /// Each party's current signing key, as of some position of the log.
 #[derive(Clone, Debug, Default)]
-pub struct CurrentKeys(HashMap<PartyId, Ed25519Verifier>);
+pub struct CurrentKeys(HashMap<PartyId, Arc<Ed25519Verifier>>);
 
 impl CurrentKeys {
     /// The current key of `party`, if registered and not revoked.
     pub fn get(&self, party: &PartyId) -> Option<&Ed25519Verifier> {
-        self.0.get(party)
+        self.0.get(party).map(|k| &**k)
     }
 }
 
@@ -47,7 +47,7 @@ pub struct Preverified {
     /// The parsed statement, or why the entry is not one.
     pub statement: Result<SignedStatement, StatementError>,
     /// The key the author's signatures were verified with, if they all verified.
-    pub verified_with: Option<Ed25519Verifier>,
+    pub verified_with: Option<Arc<Ed25519Verifier>>,
 }
 
 /// A key must have signed this many statements of a replay before its tables are built
@@ -174,17 +174,34 @@ impl KeyTables {
 /// statements whose signature fails are returned without `verified_with`:
 /// [`Hotline::apply_preverified`] then checks them fully.
 pub fn preverify(entries: &[&[u8]], keys: &CurrentKeys, tables: &KeyTables) -> Vec<Preverified> {
-    let statements: Vec<Result<SignedStatement, StatementError>> =
-        entries.iter().map(|e| SignedStatement::parse(e)).collect();
+    let mut out = Vec::new();
+    preverify_into(entries, keys, tables, &mut out);
+    out
+}
+
+/// [`preverify`] into `out` (cleared first): a replay hands back the vector of a chunk it has
+/// applied, so that each chunk reuses an allocation instead of taking megabytes of fresh
+/// memory from the system.
+pub fn preverify_into(
+    entries: &[&[u8]],
+    keys: &CurrentKeys,
+    tables: &KeyTables,
+    out: &mut Vec<Preverified>,
+) {
+    out.clear();
+    out.extend(entries.iter().map(|e| Preverified {
+        statement: SignedStatement::parse(e),
+        verified_with: None,
+    }));
     // (statement number, key, signature bytes) of every signature to verify.
-    let mut wanted: Vec<(usize, &Ed25519Verifier, &[u8])> = Vec::with_capacity(statements.len());
-    let mut pending = vec![0usize; statements.len()];
-    for (i, s) in statements.iter().enumerate() {
-        let Ok(s) = s else { continue };
+    let mut wanted: Vec<(usize, &Arc<Ed25519Verifier>, &[u8])> = Vec::with_capacity(out.len());
+    let mut pending = vec![0u32; out.len()];
+    for (i, p) in out.iter().enumerate() {
+        let Ok(s) = &p.statement else { continue };
         if s.statement.kind.is_directory_kind() {
             continue;
         }
-        let Some(key) = keys.get(&s.statement.author) else {
+        let Some(key) = keys.0.get(&s.statement.author) else {
             continue;
         };
         for sig in author_signatures(s, key) {
@@ -195,48 +212,42 @@ pub fn preverify(entries: &[&[u8]], keys: &CurrentKeys, tables: &KeyTables) -> V
     // Keyed by public keys the directory holds: foldhash, seeded per process, is enough.
     let mut batch_keys: HashMap<[u8; 32], Arc<BatchKey>, foldhash::fast::RandomState> =
         HashMap::default();
-    let prepared: Vec<Arc<BatchKey>> = wanted
-        .iter()
-        .map(|(_, key, _)| {
-            batch_keys
-                .entry(*key.public_key().as_bytes())
-                .or_insert_with(|| tables.batch_key(key))
-                .clone()
-        })
-        .collect();
+    for (_, key, _) in &wanted {
+        batch_keys
+            .entry(*key.public_key().as_bytes())
+            .or_insert_with(|| tables.batch_key(key));
+    }
     // One item per wanted signature, in order: `results` lines up with `wanted`.
     let items: Vec<BatchItem<'_>> = wanted
         .iter()
-        .zip(&prepared)
-        .map(|((i, _, sig), key)| BatchItem {
-            key,
-            message: note_text(&statements[*i]),
-            signature: sig,
+        .filter_map(|(i, key, sig)| {
+            Some(BatchItem {
+                key: batch_keys.get(key.public_key().as_bytes())?,
+                message: note_text(&out[*i].statement),
+                signature: sig,
+            })
         })
         .collect();
-    let results = verify_batch(&mut rand::rng(), &items);
-    let mut verified = vec![0usize; statements.len()];
-    for ((i, _, _), ok) in wanted.iter().zip(results) {
+    let results = if items.len() == wanted.len() {
+        verify_batch(&mut rand::rng(), &items)
+    } else {
+        // Every wanted key was just inserted: unreachable, and then nothing is verified ahead.
+        vec![false; wanted.len()]
+    };
+    drop(items);
+    let mut verified = vec![0u32; out.len()];
+    let mut author_key: Vec<Option<Arc<Ed25519Verifier>>> = vec![None; out.len()];
+    for ((i, key, _), ok) in wanted.iter().zip(results) {
         if ok {
             verified[*i] += 1;
+            author_key[*i] = Some(Arc::clone(key));
         }
     }
-    statements
-        .into_iter()
-        .enumerate()
-        .map(|(i, statement)| {
-            let verified_with = match &statement {
-                Ok(s) if pending[i] > 0 && verified[i] == pending[i] => {
-                    keys.get(&s.statement.author).cloned()
-                }
-                _ => None,
-            };
-            Preverified {
-                statement,
-                verified_with,
-            }
-        })
-        .collect()
+    for (i, (p, key)) in out.iter_mut().zip(author_key).enumerate() {
+        if pending[i] > 0 && verified[i] == pending[i] {
+            p.verified_with = key;
+        }
+    }
 }
 
 fn note_text(s: &Result<SignedStatement, StatementError>) -> &[u8] {
@@ -283,7 +294,10 @@ impl Hotline {
         CurrentKeys(
             self.directory()
                 .iter()
-                .filter_map(|p| p.current().map(|k| (p.id.clone(), k.verifier.clone())))
+                .filter_map(|p| {
+                    p.current()
+                        .map(|k| (p.id.clone(), Arc::new(k.verifier.clone())))
+                })
                 .collect(),
         )
     }
@@ -296,7 +310,7 @@ impl Hotline {
             .statement
             .as_ref()
             .map_err(|e| PreverifiedError::Parse(e.clone()))?;
-        let still_current = p.verified_with.as_ref().filter(|k| {
+        let still_current = p.verified_with.as_deref().filter(|k| {
             self.current_key(&s.statement.author)
                 .is_ok_and(|current| current.verifier == **k)
         });
@@ -378,6 +392,11 @@ impl Entries {
         self.ends.is_empty()
     }
 
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
     fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.bytes[start..self.ends[i]]
@@ -420,6 +439,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Hands a replay its entries, in log order (see [`replay_in_parallel`]).
 pub struct Feeder<'a> {
     tx: flume::Sender<Chunk>,
+    /// Entry buffers of applied chunks, back from the applying thread for reuse.
+    recycled: flume::Receiver<Entries>,
     chunk: Entries,
     /// Bytes to reserve for the next chunk: the most a chunk has held so far.
     chunk_bytes: usize,
@@ -455,16 +476,26 @@ impl Feeder<'_> {
         }
     }
 
+    /// An empty buffer for the next chunk: one the applying thread is done with, or a new one
+    /// as large as the largest chunk so far.
+    fn next_buffer(&mut self) -> Entries {
+        match self.recycled.try_recv() {
+            Ok(mut e) => {
+                e.clear();
+                e
+            }
+            Err(_) => Entries::with_capacity(CHUNK, self.chunk_bytes),
+        }
+    }
+
     fn send(&mut self, ends_in_directory: bool) {
         self.chunk_bytes = self.chunk_bytes.max(self.chunk.bytes.len());
+        let next = self.next_buffer();
         let c = Chunk {
             seq: self.seq,
             origin: self.origin.clone().unwrap_or_else(|| Arc::from("")),
             first_index: self.first_index,
-            entries: std::mem::replace(
-                &mut self.chunk,
-                Entries::with_capacity(CHUNK, self.chunk_bytes),
-            ),
+            entries: std::mem::replace(&mut self.chunk, next),
             after: self.after,
         };
         self.seq += 1;
@@ -498,6 +529,8 @@ pub fn replay_in_parallel<R>(
     let (trash_tx, trash_rx): (Vec<_>, Vec<_>) = (0..threads)
         .map(|_| flume::unbounded::<Vec<Preverified>>())
         .unzip();
+    // And each applied chunk's entry buffer back to the feeder, to be filled again.
+    let (recycle_tx, recycle_rx) = flume::bounded::<Entries>(threads * 2);
     let published: Shared = (
         Mutex::new(Published {
             keys: Arc::new(CurrentKeys::default()),
@@ -515,8 +548,12 @@ pub fn replay_in_parallel<R>(
             let spawned = std::thread::Builder::new()
                 .name("replay-verify".into())
                 .spawn_scoped(scope, move || {
+                    // Vectors of applied chunks, to be reused (their statements are freed
+                    // here, where they were allocated).
+                    let mut spare: Vec<Vec<Preverified>> = Vec::new();
                     for chunk in work_rx {
-                        trash.try_iter().for_each(drop);
+                        spare.extend(trash.try_iter());
+                        spare.truncate(2);
                         let current = {
                             let (m, cv) = published;
                             let mut p = lock(m);
@@ -529,7 +566,9 @@ pub fn replay_in_parallel<R>(
                             p.keys.clone()
                         };
                         let refs: Vec<&[u8]> = chunk.entries.iter().collect();
-                        let out = preverify(&refs, &current, tables);
+                        let mut out = spare.pop().unwrap_or_default();
+                        preverify_into(&refs, &current, tables, &mut out);
+                        drop(refs);
                         if done_tx.send((chunk, out, thread)).is_err() {
                             return;
                         }
@@ -586,12 +625,15 @@ pub fn replay_in_parallel<R>(
                     apply(&chunk, &out, &mut next);
                     // Fails only once that thread has ended; `out` is then freed here.
                     let _ = trash_tx[thread].send(out);
+                    // Full (the feeder has enough) or gone: the buffer is freed here.
+                    let _ = recycle_tx.try_send(chunk.entries);
                 }
             }
             (hotline, refused)
         };
         let mut feeder = Feeder {
             tx: work_tx,
+            recycled: recycle_rx,
             chunk: Entries::with_capacity(CHUNK, FIRST_CHUNK_BYTES),
             chunk_bytes: FIRST_CHUNK_BYTES,
             first_index: 0,

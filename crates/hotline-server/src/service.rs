@@ -366,7 +366,9 @@ impl HotlineService {
                 .ok()
                 .map(|k| k.verifier.clone())
         });
-        let verified_with = key.filter(|k| self.tables.verify_author_signature(&s, k).is_ok());
+        let verified_with = key
+            .filter(|k| self.tables.verify_author_signature(&s, k).is_ok())
+            .map(Arc::new);
         let registers = s.statement.kind == Kind::PartyRegistered;
         let p = hotline_core::replay::Preverified {
             statement: Ok(s),
