@@ -442,22 +442,50 @@ impl Timestamp {
             .unwrap_or_else(|| "invalid-time".to_owned())
     }
 
-    /// Parses the canonical form only: UTC, `Z`, whole seconds.
+    /// Parses the canonical form only: UTC, `Z`, whole seconds — exactly the strings
+    /// [`Timestamp::to_rfc3339`] writes (`YYYY-MM-DDTHH:MM:SSZ`, a real date and time).
     pub fn parse(s: &str) -> Result<Timestamp, VocabError> {
-        let bad = || {
+        Timestamp::parse_canonical(s.as_bytes()).ok_or_else(|| {
             vocab_error(
                 "time",
                 s,
                 "RFC 3339 UTC with whole seconds, like 2021-07-03T10:00:00Z",
             )
-        };
-        let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| bad())?;
-        let ts = Timestamp(t.unix_timestamp());
-        if ts.to_rfc3339() != s {
-            return Err(bad());
+        })
+    }
+
+    /// Every statement has a time or three, so this is read field by field rather than by a
+    /// general RFC 3339 parser and a formatting back to compare (`tests::timestamps` checks
+    /// that both accept the same strings).
+    fn parse_canonical(b: &[u8]) -> Option<Timestamp> {
+        let b: &[u8; 20] = b.try_into().ok()?;
+        let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'Z')];
+        if separators.iter().any(|(at, c)| b[*at] != *c) {
+            return None;
         }
-        Ok(ts)
+        let number = |from: usize, to: usize| -> Option<u16> {
+            b[from..to].iter().try_fold(0u16, |n, d| {
+                d.is_ascii_digit().then(|| n * 10 + u16::from(d - b'0'))
+            })
+        };
+        let month = time::Month::try_from(u8::try_from(number(5, 7)?).ok()?).ok()?;
+        let date = time::Date::from_calendar_date(
+            i32::from(number(0, 4)?),
+            month,
+            u8::try_from(number(8, 10)?).ok()?,
+        )
+        .ok()?;
+        let time = time::Time::from_hms(
+            u8::try_from(number(11, 13)?).ok()?,
+            u8::try_from(number(14, 16)?).ok()?,
+            u8::try_from(number(17, 19)?).ok()?,
+        )
+        .ok()?;
+        Some(Timestamp(
+            time::PrimitiveDateTime::new(date, time)
+                .assume_utc()
+                .unix_timestamp(),
+        ))
     }
 }
 
@@ -471,6 +499,65 @@ impl fmt::Display for Timestamp {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The general way: RFC 3339 parsed, then formatted back and compared.
+    fn parse_by_formatting_back(s: &str) -> Option<Timestamp> {
+        let t =
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+        let ts = Timestamp(t.unix_timestamp());
+        (ts.to_rfc3339() == s).then_some(ts)
+    }
+
+    #[test]
+    fn timestamps() {
+        for s in [
+            "2021-07-03T10:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-02-29T12:00:00Z",
+            "2023-02-29T12:00:00Z",
+            "2021-07-03T24:00:00Z",
+            "2021-07-03T10:60:00Z",
+            "2021-07-03T10:00:60Z",
+            "2021-13-03T10:00:00Z",
+            "2021-00-03T10:00:00Z",
+            "2021-07-00T10:00:00Z",
+            "2021-07-03t10:00:00Z",
+            "2021-07-03T10:00:00z",
+            "2021-07-03T10:00:00+00:00",
+            "2021-07-03T10:00:00.0Z",
+            "2021-07-03 10:00:00Z",
+            "+021-07-03T10:00:00Z",
+            "2021-07-03T10:00:0Z",
+            "2021-7-03T10:00:00Z",
+            "2021-07-03T10:00:00Z\n",
+            "",
+        ] {
+            assert_eq!(Timestamp::parse(s).ok(), parse_by_formatting_back(s), "{s:?}");
+        }
+        assert!(Timestamp::parse("2024-02-29T12:00:00Z").is_ok());
+        assert!(Timestamp::parse("2023-02-29T12:00:00Z").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamps_parse_as_by_formatting_back(
+            secs in -62_167_219_200i64..253_402_300_800,
+            edits in proptest::collection::vec(
+                (0usize..20, proptest::sample::select(b"0123456789-:TZtz +.".to_vec())),
+                0..3,
+            ),
+        ) {
+            let canonical = Timestamp(secs).to_rfc3339();
+            proptest::prop_assert_eq!(Timestamp::parse(&canonical).ok(), Some(Timestamp(secs)));
+            let mut bytes = canonical.into_bytes();
+            for (at, b) in edits {
+                bytes[at] = b;
+            }
+            let s = String::from_utf8_lossy(&bytes);
+            proptest::prop_assert_eq!(Timestamp::parse(&s).ok(), parse_by_formatting_back(&s));
+        }
+    }
 
     #[test]
     fn code_lists_round_trip() {
