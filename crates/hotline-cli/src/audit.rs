@@ -266,6 +266,7 @@ fn replay_while_syncing(
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     hotline_core::replay::replay_in_parallel(policy, threads, |feeder| {
         sync_log(opts, |cp, index, entry| {
+            feeder.expect(cp.size);
             feeder.push(&cp.origin, index, entry);
             Ok(())
         })

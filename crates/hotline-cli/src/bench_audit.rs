@@ -82,7 +82,7 @@ pub struct AuditBenchReport {
     /// Ed25519 verifications per second on one core, one by one (Go's rule, as every
     /// verifier of hotline).
     pub ed25519_one_by_one_per_core: f64,
-    /// The same, in batches of 4096 by 32 keys (what audits do).
+    /// The same, in batches of a replay chunk (8192) by 32 keys (what audits do).
     pub ed25519_batch_per_core: f64,
     /// Seconds of each `hotline log verify` run (download and tiles only).
     pub log_verify_seconds: Vec<f64>,
@@ -331,7 +331,8 @@ fn audit_cpu_seconds() -> Option<f64> {
 }
 
 /// Verifications per second on one core: one by one, and in one batch as audits verify
-/// them (4096 statement-sized messages signed by 32 keys, as a chunk of the benchmark's log).
+/// them (a replay chunk of statement-sized messages signed by 32 keys, as in the benchmark's
+/// log).
 fn per_core_rates() -> (f64, f64) {
     let Ok(keys) = (0..32)
         .map(|_| PartyKeys::generate("bench-party"))
@@ -339,7 +340,7 @@ fn per_core_rates() -> (f64, f64) {
     else {
         return (0.0, 0.0);
     };
-    let messages: Vec<Vec<u8>> = (0..4096)
+    let messages: Vec<Vec<u8>> = (0..hotline_core::replay::CHUNK)
         .map(|i| format!("hotline/statement/v1\n{i:0>400}\n").into_bytes())
         .collect();
     let signatures: Vec<Vec<u8>> = messages

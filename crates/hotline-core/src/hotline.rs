@@ -280,6 +280,12 @@ impl Hotline {
         }
     }
 
+    /// Makes room for `statements` more statements (a replay that knows the log's size),
+    /// so that the statement index is not rebuilt again and again as it grows.
+    pub fn reserve(&mut self, statements: usize) {
+        self.statements.reserve(statements);
+    }
+
     /// The origin.
     pub fn origin(&self) -> &str {
         &self.origin

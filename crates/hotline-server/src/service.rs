@@ -1252,6 +1252,7 @@ fn replay(view: &LogView, size: u64, policy: &DeadlinePolicy) -> Result<Hotline,
     let mut reported = started;
     let (read, hotline, refused) =
         hotline_core::replay::replay_in_parallel(policy.clone(), threads, |feeder| {
+            feeder.expect(size);
             view.for_each_entry(&snap, 0, size, |index, entry| {
                 feeder.push(&origin, index, entry);
                 if reported.elapsed() >= std::time::Duration::from_secs(2) {
