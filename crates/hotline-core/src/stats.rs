@@ -245,14 +245,20 @@ pub fn rows(cases: &[CaseFacts], period: Period) -> Vec<Row> {
     let mut groups: HashMap<(&str, &str, i64), Vec<&CaseFacts>, foldhash::fast::RandomState> =
         HashMap::default();
     for c in cases.iter().filter(|c| period.contains(c.opened)) {
-        let key = (c.requester.as_str(), c.responder.as_str(), month_number(c.opened));
+        let key = (
+            c.requester.as_str(),
+            c.responder.as_str(),
+            month_number(c.opened),
+        );
         groups.entry(key).or_default().push(c);
     }
     type Key = (String, String, String);
     let mut groups: Vec<(Key, Vec<&CaseFacts>)> = groups
         .into_iter()
         .map(|((requester, responder, _), cases)| {
-            let month = cases.first().map_or_else(String::new, |c| month_of(c.opened));
+            let month = cases
+                .first()
+                .map_or_else(String::new, |c| month_of(c.opened));
             ((requester.to_owned(), responder.to_owned(), month), cases)
         })
         .collect();

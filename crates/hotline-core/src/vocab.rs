@@ -459,7 +459,14 @@ impl Timestamp {
     /// that both accept the same strings).
     fn parse_canonical(b: &[u8]) -> Option<Timestamp> {
         let b: &[u8; 20] = b.try_into().ok()?;
-        let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'Z')];
+        let separators = [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'Z'),
+        ];
         if separators.iter().any(|(at, c)| b[*at] != *c) {
             return None;
         }
@@ -533,7 +540,11 @@ mod tests {
             "2021-07-03T10:00:00Z\n",
             "",
         ] {
-            assert_eq!(Timestamp::parse(s).ok(), parse_by_formatting_back(s), "{s:?}");
+            assert_eq!(
+                Timestamp::parse(s).ok(),
+                parse_by_formatting_back(s),
+                "{s:?}"
+            );
         }
         assert!(Timestamp::parse("2024-02-29T12:00:00Z").is_ok());
         assert!(Timestamp::parse("2023-02-29T12:00:00Z").is_err());
