@@ -346,22 +346,35 @@ impl FromStr for PartyId {
 }
 
 /// A case id: `YYYYMMDD-` and 12 lowercase hex digits, chosen by the requester's client
-/// (`20210703-3f9a1c2b7d4e`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CaseId(String);
+/// (`20210703-3f9a1c2b7d4e`). Held inline (its length is fixed): every statement of a case
+/// names it, and a replay keeps it in several places per statement, so it costs no
+/// allocation. Ordered as its text.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CaseId([u8; CASE_ID_LEN]);
+
+/// Bytes of a case id.
+const CASE_ID_LEN: usize = 21;
+
+impl fmt::Debug for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CaseId").field(&self.as_str()).finish()
+    }
+}
 
 impl CaseId {
     /// Parses a case id.
     pub fn new(s: &str) -> Result<CaseId, VocabError> {
-        let b = s.as_bytes();
-        let ok = b.len() == 21
-            && b[..8].iter().all(u8::is_ascii_digit)
-            && b[8] == b'-'
-            && b[9..]
-                .iter()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
-        if ok {
-            Ok(CaseId(s.to_owned()))
+        let valid = <[u8; CASE_ID_LEN]>::try_from(s.as_bytes())
+            .ok()
+            .filter(|b| {
+                b[..8].iter().all(u8::is_ascii_digit)
+                    && b[8] == b'-'
+                    && b[9..]
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+            });
+        if let Some(bytes) = valid {
+            Ok(CaseId(bytes))
         } else {
             Err(vocab_error(
                 "case id",
@@ -377,23 +390,24 @@ impl CaseId {
         let mut r = [0u8; 6];
         rand::fill(&mut r);
         let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
-        CaseId(format!(
-            "{}{}{}-{hex}",
-            &date[0..4],
-            &date[5..7],
-            &date[8..10]
-        ))
+        let text = format!("{}{}{}-{hex}", &date[0..4], &date[5..7], &date[8..10]);
+        let mut bytes = [b'0'; CASE_ID_LEN];
+        for (to, from) in bytes.iter_mut().zip(text.bytes()) {
+            *to = from;
+        }
+        CaseId(bytes)
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Always ASCII: `new` checked it, `generate` wrote it.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl fmt::Display for CaseId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -601,6 +615,21 @@ mod tests {
         ] {
             assert!(CaseId::new(bad).is_err(), "{bad:?}");
         }
+        for bad in [
+            "20210703-3f9a1c2b7d4e0",
+            "20210703-3f9a1c2b7d4",
+            "20210703_3f9a1c2b7d4e",
+        ] {
+            assert!(CaseId::new(bad).is_err(), "{bad:?}");
+        }
+        // Held as bytes, shown and ordered as text.
+        let (a, b) = (
+            CaseId::new("20210703-3f9a1c2b7d4e").unwrap(),
+            CaseId::new("20210703-3f9a1c2b7d4f").unwrap(),
+        );
+        assert_eq!(format!("{a:?}"), "CaseId(\"20210703-3f9a1c2b7d4e\")");
+        assert_eq!(a.to_string(), "20210703-3f9a1c2b7d4e");
+        assert!(a < b && CaseId::new("20210702-ffffffffffff").unwrap() < a);
     }
 
     #[test]
