@@ -212,29 +212,26 @@ pub fn preverify_into(
     // Keyed by public keys the directory holds: foldhash, seeded per process, is enough.
     let mut batch_keys: HashMap<[u8; 32], Arc<BatchKey>, foldhash::fast::RandomState> =
         HashMap::default();
-    for (_, key, _) in &wanted {
-        batch_keys
-            .entry(*key.public_key().as_bytes())
-            .or_insert_with(|| tables.batch_key(key));
-    }
+    let prepared: Vec<Arc<BatchKey>> = wanted
+        .iter()
+        .map(|(_, key, _)| {
+            batch_keys
+                .entry(*key.public_key().as_bytes())
+                .or_insert_with(|| tables.batch_key(key))
+                .clone()
+        })
+        .collect();
     // One item per wanted signature, in order: `results` lines up with `wanted`.
     let items: Vec<BatchItem<'_>> = wanted
         .iter()
-        .filter_map(|(i, key, sig)| {
-            Some(BatchItem {
-                key: batch_keys.get(key.public_key().as_bytes())?,
-                message: note_text(&out[*i].statement),
-                signature: sig,
-            })
+        .zip(&prepared)
+        .map(|((i, _, sig), key)| BatchItem {
+            key,
+            message: note_text(&out[*i].statement),
+            signature: sig,
         })
         .collect();
-    let results = if items.len() == wanted.len() {
-        verify_batch(&mut rand::rng(), &items)
-    } else {
-        // Every wanted key was just inserted: unreachable, and then nothing is verified ahead.
-        vec![false; wanted.len()]
-    };
-    drop(items);
+    let results = verify_batch(&mut rand::rng(), &items);
     let mut verified = vec![0u32; out.len()];
     let mut author_key: Vec<Option<Arc<Ed25519Verifier>>> = vec![None; out.len()];
     for ((i, key, _), ok) in wanted.iter().zip(results) {
@@ -581,7 +578,6 @@ pub fn replay_in_parallel<R>(
                         let refs: Vec<&[u8]> = chunk.entries.iter().collect();
                         let mut out = spare.pop().unwrap_or_default();
                         preverify_into(&refs, &current, tables, &mut out);
-                        drop(refs);
                         if done_tx.send((chunk, out, thread)).is_err() {
                             return;
                         }
