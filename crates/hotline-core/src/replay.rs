@@ -233,16 +233,19 @@ pub fn preverify_into(
         .collect();
     let results = verify_batch(&mut rand::rng(), &items);
     let mut verified = vec![0u32; out.len()];
-    let mut author_key: Vec<Option<Arc<Ed25519Verifier>>> = vec![None; out.len()];
-    for ((i, key, _), ok) in wanted.iter().zip(results) {
-        if ok {
-            verified[*i] += 1;
-            author_key[*i] = Some(Arc::clone(key));
-        }
+    for ((i, _, _), ok) in wanted.iter().zip(results) {
+        verified[*i] += u32::from(ok);
     }
-    for (i, (p, key)) in out.iter_mut().zip(author_key).enumerate() {
+    for (i, p) in out.iter_mut().enumerate() {
+        let Preverified {
+            statement: Ok(s),
+            verified_with,
+        } = p
+        else {
+            continue;
+        };
         if pending[i] > 0 && verified[i] == pending[i] {
-            p.verified_with = key;
+            *verified_with = keys.0.get(&s.statement.author).cloned();
         }
     }
 }

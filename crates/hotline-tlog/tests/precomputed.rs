@@ -80,25 +80,31 @@ fn batched(v: &Ed25519Verifier, items: &[(&[u8], &[u8])]) -> Vec<bool> {
         })
         .collect();
     let (key, other) = (BatchKey::new(v), BatchKey::new(&other));
-    let mut batch: Vec<BatchItem<'_>> = items
-        .iter()
-        .map(|(message, signature)| BatchItem {
-            key: &key,
-            message,
-            signature,
-        })
-        .collect();
-    batch.extend(padding.iter().map(|(message, signature)| BatchItem {
-        key: &other,
-        message,
-        signature,
-    }));
+    let mut batch = items_by(&key, items.iter().map(|(m, s)| (*m, *s)));
+    batch.extend(items_by(
+        &other,
+        padding.iter().map(|(m, s)| (m.as_slice(), s.as_slice())),
+    ));
     let got = verify_batch(&mut rand::rng(), &batch);
     assert!(
         got[items.len()..].iter().all(|ok| *ok),
         "the padding verifies"
     );
     got[..items.len()].to_vec()
+}
+
+/// Batch items: each (message, signature) by `key`.
+fn items_by<'a>(
+    key: &'a BatchKey,
+    pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+) -> Vec<BatchItem<'a>> {
+    pairs
+        .map(|(message, signature)| BatchItem {
+            key,
+            message,
+            signature,
+        })
+        .collect()
 }
 
 /// A key from `seed` with its secret scalar `a` (RFC 8032 §5.1.5), to sign with any chosen R.
@@ -249,8 +255,8 @@ fn small_order_components_that_cancel_out_in_the_batch_equation_are_refused() {
 
 #[test]
 fn small_order_components_in_a_batch_of_audit_size_are_found_wherever_they_are() {
-    // A batch as an audit verifies it (4096 signatures, where the search for small-order
-    // components goes in passes of 8 rounds): three otherwise valid signatures whose R
+    // A batch of the size audits verify (4096 signatures here, where the search for
+    // small-order components goes in passes of 8 rounds): three otherwise valid signatures whose R
     // carry an order-2, -4 and -8 component, at positions that change with each run, and
     // two whose order-2 components cancel in any sum holding both. Only they are refused.
     let (vk, v, a) = key_with_secret([14u8; 32]);
@@ -277,14 +283,10 @@ fn small_order_components_in_a_batch_of_audit_size_are_found_wherever_they_are()
             (msg, sig)
         })
         .collect();
-    let batch: Vec<BatchItem<'_>> = items
-        .iter()
-        .map(|(message, signature)| BatchItem {
-            key: &key,
-            message,
-            signature,
-        })
-        .collect();
+    let batch = items_by(
+        &key,
+        items.iter().map(|(m, s)| (m.as_slice(), s.as_slice())),
+    );
     let got = verify_batch(&mut rand::rng(), &batch);
     let refused: Vec<usize> = (0..n).filter(|i| !got[*i]).collect();
     let expected: Vec<usize> = bad_at.iter().map(|(i, _)| *i).collect();
